@@ -1,0 +1,105 @@
+# Two commands for a fresh machine: `make demo` (the offline pipeline end to end) and `make test`.
+# Both create what they need: a Python 3.12 virtualenv in .venv (the Lambda runtime's version),
+# the template tooling in .tools, and Debian's Chromium for the browser tests.
+
+SHELL := /bin/bash
+PYTHON_VERSION := 3.12
+VENV := .venv
+TOOLS := .tools
+STAMP := .make
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/$(TOOLS)/bin:$(PATH)
+
+# A python3.12 on PATH, else one managed by pyenv; empty when there is none.
+FIND_PYTHON = $(shell \
+  for c in python$(PYTHON_VERSION) python3; do \
+    p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(PYTHON_VERSION))))' 2>/dev/null && { echo $$p; exit 0; }; \
+  done; \
+  if command -v pyenv >/dev/null 2>&1; then \
+    v=$$(pyenv versions --bare 2>/dev/null | grep -E '^$(subst .,\.,$(PYTHON_VERSION))\.[0-9]+$$' | tail -1); \
+    [ -n "$$v" ] && PYENV_VERSION=$$v pyenv which python$(PYTHON_VERSION) 2>/dev/null; \
+  fi)
+comma := ,
+
+.PHONY: help setup tools browser demo test test-fast bench lint format build clean
+
+help:
+	@echo "make demo   run the whole pipeline offline on a generated 50,000-row file"
+	@echo "make test   run every test (unit, handlers, state machines, CLI, template checks, browser)"
+	@echo "make bench  run the benchmarks and write benchmarks/results/"
+	@echo "make lint   ruff (lint + format check) and mypy on the core"
+	@echo "make build  sam build (the deployable artefacts)"
+
+$(STAMP)/venv: pyproject.toml
+	@mkdir -p $(STAMP)
+	@py="$(FIND_PYTHON)"; \
+	if [ -z "$$py" ]; then \
+	  echo "error: Python $(PYTHON_VERSION) is required (the Lambda runtime's version) and none was found." >&2; \
+	  echo "       Install it, e.g. 'pyenv install $(PYTHON_VERSION)' or 'apt-get install python$(PYTHON_VERSION) python$(PYTHON_VERSION)-venv'." >&2; \
+	  exit 1; \
+	fi; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(PYTHON_VERSION))))'; then \
+	  rm -rf $(VENV); echo "creating $(VENV) with $$py"; $$py -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP)/venv
+
+$(STAMP)/tools: requirements-tools.txt $(STAMP)/venv
+	@mkdir -p $(STAMP) $(TOOLS)/bin
+	@for tool in sam checkov; do \
+	  [ -x $(TOOLS)/$$tool/bin/python ] || $(PY) -m venv $(TOOLS)/$$tool || exit 1; \
+	  $(TOOLS)/$$tool/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3 || exit 1; \
+	  awk -v t="$$tool" '/^# tool-venv:/ {cur=$$3; next} /^[^#]/ && NF && cur==t' requirements-tools.txt \
+	    > $(TOOLS)/$$tool/requirements.txt; \
+	  $(TOOLS)/$$tool/bin/python -m pip install --quiet --disable-pip-version-check \
+	    -r $(TOOLS)/$$tool/requirements.txt || exit 1; \
+	done
+	@ln -sf ../sam/bin/sam ../sam/bin/cfn-lint $(TOOLS)/bin/ && ln -sf ../checkov/bin/checkov $(TOOLS)/bin/
+	@touch $@
+
+tools: $(STAMP)/tools
+
+# Debian's Chromium drives the browser tests (no browser is downloaded by a test tool).
+$(STAMP)/browser:
+	@mkdir -p $(STAMP)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null); \
+	  else \
+	    echo "error: the browser tests need Debian's chromium: sudo apt-get install chromium chromium-driver" >&2; exit 1; \
+	  fi; \
+	fi
+	@touch $@
+
+browser: $(STAMP)/browser
+
+demo: $(STAMP)/venv
+	$(BIN)/bookings demo
+
+test: $(STAMP)/venv $(STAMP)/tools $(STAMP)/browser
+	$(BIN)/pytest -n 2 --timeout 1800
+
+test-fast: $(STAMP)/venv
+	$(BIN)/pytest -n 2 -m "not slow and not browser"
+
+bench: $(STAMP)/venv
+	$(PY) -m benchmarks
+
+lint: $(STAMP)/venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)/venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+build: $(STAMP)/tools
+	$(TOOLS)/bin/sam build
+
+clean:
+	rm -rf $(VENV) $(TOOLS) $(STAMP) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench_<name>.py`` exposes ``run() -> dict``; see ``__main__``."""

@@ -1,0 +1,174 @@
+"""Reader benchmark: one generated booking file, three ways, side by side in one run.
+
+(a) ``pandas.read_csv`` of the file: parsing only, no checks (the floor);
+(b) a naive loop of pydantic ``BookingSource.model_validate`` over ``csv.DictReader``
+    (validation only);
+(c) this project: ``bookings validate FILE --out DIR`` (read + validate + enrich + JSON Lines
+    output to files), in a subprocess so that its peak memory (max RSS) is its own.
+
+Targets: (c) at least 2x faster than (b), within 6x of (a), peak memory under 200 MB.
+``python -m benchmarks reader [--rows N]``; the file is generated once per size and kept in the
+system's temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ROWS = 1_000_000
+SEED = 7
+TARGET_SPEEDUP_OVER_PYDANTIC = 2.0
+TARGET_MAX_SLOWDOWN_VS_PANDAS = 6.0
+TARGET_PEAK_RSS_MB = 200.0
+
+
+def bench_file(rows: int) -> Path:
+    from bookings.generator import generate_rows, write_csv
+
+    folder = Path(tempfile.gettempdir()) / "bookings-bench"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"bookings_{rows}_seed{SEED}.csv"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        write_csv(partial, generate_rows(rows, SEED), seed=SEED)
+        partial.replace(path)
+    return path
+
+
+def pandas_floor(path: Path) -> tuple[float, int]:
+    import pandas as pd
+
+    started = time.perf_counter()
+    frame = pd.read_csv(path, encoding="latin-1")
+    return time.perf_counter() - started, len(frame)
+
+
+def pydantic_naive(path: Path) -> tuple[float, int, int]:
+    from booking_core.schema import BookingSource
+    from pydantic import ValidationError
+
+    valid = invalid = 0
+    started = time.perf_counter()
+    with open(path, encoding="latin-1", newline="") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                BookingSource.model_validate(row)
+                valid += 1
+            except ValidationError:
+                invalid += 1
+    return time.perf_counter() - started, valid, invalid
+
+
+def project_pipeline(path: Path) -> dict[str, Any]:
+    """Run (c) in a child process; its own timing and peak memory."""
+    with tempfile.TemporaryDirectory() as out_dir:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_reader", "--child", str(path), out_dir],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+        output_bytes = sum(f.stat().st_size for f in Path(out_dir).iterdir())
+    # ru_maxrss is in KiB on Linux. RUSAGE_CHILDREN is the largest of all children so far:
+    # when an earlier child was larger, the child's own figure is the one that holds.
+    result["peak_rss_mb"] = round(
+        (after if after > before else result["self_max_rss_kib"]) / 1024, 1
+    )
+    result["output_mb"] = round(output_bytes / 1e6, 1)
+    return result
+
+
+def _child(path: str, out_dir: str) -> None:
+    # The validate command alone: the whole CLI would also import the analytics stack.
+    from bookings.commands import validate
+
+    args = argparse.Namespace(
+        path=Path(path), json=True, out=Path(out_dir), booking_date=date(2026, 11, 24)
+    )
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    with contextlib.redirect_stdout(io.StringIO()) as captured:
+        code = validate.run(args)
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    summary = json.loads(captured.getvalue())
+    report = {
+        "exit_code": code,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "rows": summary["rows"],
+        "valid": summary["valid"],
+        "rejected": summary["rejected"],
+        "duplicates": summary["duplicates"],
+        "self_max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+    print(json.dumps(report))
+
+
+def run(rows: int = DEFAULT_ROWS) -> dict[str, Any]:
+    path = bench_file(rows)
+    project = project_pipeline(path)
+    pandas_seconds, pandas_rows = pandas_floor(path)
+    pydantic_seconds, pydantic_valid, pydantic_invalid = pydantic_naive(path)
+    project_seconds = project["seconds"]
+    speedup = pydantic_seconds / project_seconds
+    slowdown = project_seconds / pandas_seconds
+    return {
+        "rows": rows,
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus, "
+        f"Python {platform.python_version()}",
+        "a_pandas_read_csv": {
+            "seconds": round(pandas_seconds, 2),
+            "rows_per_s": round(pandas_rows / pandas_seconds),
+        },
+        "b_pydantic_dictreader": {
+            "seconds": round(pydantic_seconds, 2),
+            "rows_per_s": round(rows / pydantic_seconds),
+            "valid": pydantic_valid,
+            "invalid": pydantic_invalid,
+        },
+        "c_project_validate_enrich_jsonl": {
+            "seconds": round(project_seconds, 2),
+            "rows_per_s": round(project["rows"] / project_seconds),
+            "valid": project["valid"],
+            "rejected": project["rejected"],
+            "duplicates": project["duplicates"],
+            "peak_rss_mb": project["peak_rss_mb"],
+            "output_mb": project["output_mb"],
+        },
+        "c_speedup_over_b": round(speedup, 2),
+        "c_slowdown_vs_a": round(slowdown, 2),
+        "targets": {
+            "c_at_least_2x_faster_than_b": speedup >= TARGET_SPEEDUP_OVER_PYDANTIC,
+            "c_within_6x_of_a": slowdown <= TARGET_MAX_SLOWDOWN_VS_PANDAS,
+            "c_peak_rss_under_200_mb": project["peak_rss_mb"] < TARGET_PEAK_RSS_MB,
+        },
+    }
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3])
+    else:
+        from benchmarks.__main__ import main
+
+        raise SystemExit(main(["reader", *sys.argv[1:]]))

@@ -1,0 +1,23 @@
+"""boto3 clients, created once per process (a Lambda's cold start) and reused."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+# Standard retry mode: exponential backoff with jitter on throttling and transient errors.
+_DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 3}
+
+
+@functools.lru_cache(maxsize=32)
+def aws_client(service: str, endpoint_url: str | None = None, max_attempts: int = 3) -> Any:
+    """Return a cached boto3 client for ``service`` (``endpoint_url`` empty = the AWS default)."""
+    import boto3  # deferred: keeps importing a handler module cheap when it is only inspected
+    from botocore.config import Config
+
+    retries = dict(_DEFAULT_RETRIES, max_attempts=max_attempts)
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint_url or None,
+        config=Config(retries=retries),  # type: ignore[arg-type]
+    )

@@ -1,0 +1,352 @@
+"""Read + validate + enrich a booking file as a stream.
+
+This is the contract between the core and its users.
+
+Stages, so that the Validate and Enrich Lambdas can run them separately:
+
+- ``validate_stream(stream, source_file=...)`` -> ``ValidationRun``: iterate it to get, in input
+  order, ``ValidRow`` and ``RejectedRecord`` outcomes; after iteration ``run.summary`` is the
+  ``FileSummary`` (rows == valid + rejected). A file that cannot be read at all raises
+  ``booking_core.errors.UnreadableFileError`` (a one-line message naming the file and the problem).
+- ``enrich_row(valid_row_dict, context)`` (booking_core.enrichment) -> enriched record dict.
+- ``process_stream(...)``: both, for the CLI and the benchmark.
+
+Exact duplicates within a file are flagged (``is_duplicate`` on the second and later copies),
+never dropped: the pipeline keeps a 64-bit hash of each valid normalised row in a set (about
+60 bytes per distinct row; 60 MB for a million rows).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from operator import itemgetter
+from typing import IO, Any, BinaryIO
+
+from booking_core.errors import UnreadableFileError
+from booking_core.reader import BookingCsv, MalformedRecord, is_blank, open_booking_csv, raw_text
+from booking_core.schema import OUTCOME_FIELD, SCHEMA_VERSION, FileSummary
+from booking_core.validation import ColumnChecker, describe
+
+BLANK_LINES_SKIPPED = "row:blank_line_skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRow:
+    row_number: int
+    values: dict[str, Any]  # the 14 source fields typed; booking_complete may be None
+    is_duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    row_number: int
+    raw: str
+    reasons: list[str]
+    message: str
+
+    @property
+    def reason(self) -> str:
+        return self.reasons[0]
+
+
+class ValidationRun:
+    """The outcomes of one file in input order; ``summary`` once they have all been read."""
+
+    def __init__(self, csv_file: BookingCsv, *, source_file: str, name: str) -> None:
+        self.source_file = source_file
+        self.name = name
+        self._csv = csv_file
+        self._checkers = [ColumnChecker(field) for field in csv_file.fields]
+        self._iterated = False
+        self._finished = False
+        self.rows = 0
+        self.valid = 0
+        self.rejected = 0
+        self.duplicates = 0
+        self.reasons: Counter[str] = Counter()
+        self.normalisations: Counter[str] = Counter()
+
+    @property
+    def encoding(self) -> str:
+        return self._csv._decoder.label
+
+    @property
+    def compression(self) -> str | None:
+        return self._csv.compression
+
+    @property
+    def line_endings(self) -> str | None:
+        return self._csv.line_endings
+
+    @property
+    def delimiter(self) -> str:
+        return self._csv.delimiter
+
+    @property
+    def has_outcome(self) -> bool:
+        return self._csv.has_outcome
+
+    @property
+    def unknown_columns(self) -> list[str]:
+        return list(self._csv.unknown_columns)
+
+    @property
+    def ignored_columns(self) -> int:
+        return self._csv.ignored_columns
+
+    @property
+    def summary(self) -> FileSummary:
+        if not self._finished:
+            raise RuntimeError("the summary exists once every row has been read")
+        normalisations = dict(sorted(self.normalisations.items()))
+        if self._csv.blank_lines:
+            normalisations[BLANK_LINES_SKIPPED] = self._csv.blank_lines
+        return FileSummary(
+            file=self.name,
+            encoding=self.encoding,
+            compression=self.compression,
+            line_endings=self.line_endings,
+            delimiter=self.delimiter,
+            rows=self.rows,
+            valid=self.valid,
+            rejected=self.rejected,
+            duplicates=self.duplicates,
+            reasons=dict(sorted(self.reasons.items(), key=lambda item: (-item[1], item[0]))),
+            normalisations=normalisations,
+            unknown_columns=self.unknown_columns,
+            ignored_columns=self.ignored_columns,
+            has_outcome=self.has_outcome,
+        )
+
+    def __iter__(self) -> Iterator[ValidRow | RejectedRecord]:
+        if self._iterated:
+            raise RuntimeError("a ValidationRun can be iterated once")
+        self._iterated = True
+        return self._outcomes()
+
+    def _outcomes(self) -> Iterator[ValidRow | RejectedRecord]:
+        # The hot path: a row whose every cell is a value already seen as valid costs one
+        # dictionary look-up per cell; anything else goes to ``_check_slowly``.
+        csv_file = self._csv
+        fields = csv_file.fields
+        names = (*fields, OUTCOME_FIELD) if not csv_file.has_outcome else fields
+        padding = (None,) if not csv_file.has_outcome else ()
+        width = csv_file.width
+        pick = itemgetter(*csv_file.positions)
+        fast_lookups = [checker.fast for checker in self._checkers]
+        lookup = dict.get
+        seen: set[int] = set()
+        remember = seen.add
+        reader = csv_file.csv_reader()
+        row_number = valid = duplicates = blank = 0
+        try:
+            while True:
+                try:
+                    for cells in reader:
+                        if len(cells) == width:
+                            values = tuple(map(lookup, fast_lookups, pick(cells)))
+                            if None not in values:
+                                row_number += 1
+                                values += padding
+                                key = hash(values)
+                                if key in seen:
+                                    duplicates += 1
+                                    duplicate = True
+                                else:
+                                    remember(key)
+                                    duplicate = False
+                                valid += 1
+                                yield ValidRow(
+                                    row_number, dict(zip(names, values, strict=False)), duplicate
+                                )
+                                continue
+                        if is_blank(cells):
+                            blank += 1
+                            continue
+                        row_number += 1
+                        outcome = self._check_slowly(row_number, cells)
+                        if type(outcome) is RejectedRecord:
+                            self.rejected += 1
+                            self.reasons.update(outcome.reasons)
+                            yield outcome
+                            continue
+                        values, normalisations = outcome  # type: ignore[misc]
+                        values += padding
+                        self.normalisations.update(normalisations)
+                        key = hash(values)
+                        if key in seen:
+                            duplicates += 1
+                            duplicate = True
+                        else:
+                            remember(key)
+                            duplicate = False
+                        valid += 1
+                        yield ValidRow(
+                            row_number, dict(zip(names, values, strict=False)), duplicate
+                        )
+                    break
+                except csv.Error as exc:
+                    row_number += 1
+                    malformed = MalformedRecord(
+                        csv_file.raw_line(reader.line_num),  # type: ignore[attr-defined]
+                        str(exc),
+                    )
+                    outcome = self._check_slowly(row_number, malformed)
+                    self.rejected += 1
+                    self.reasons.update(outcome.reasons)  # type: ignore[union-attr]
+                    yield outcome  # type: ignore[misc]
+        finally:
+            self.rows, self.valid, self.duplicates = row_number, valid, duplicates
+            csv_file.blank_lines += blank
+            csv_file.close()
+        self._finished = True
+
+    def _reject(
+        self, row_number: int, raw: str, reasons: list[str], details: list[str]
+    ) -> RejectedRecord:
+        message = f"{self.name}: row {row_number}: " + "; ".join(details)
+        return RejectedRecord(row_number, raw, reasons, message)
+
+    def _check_slowly(
+        self, row_number: int, cells: list[str] | MalformedRecord
+    ) -> RejectedRecord | tuple[tuple[Any, ...], list[str]]:
+        csv_file = self._csv
+        if isinstance(cells, MalformedRecord):
+            return self._reject(
+                row_number,
+                cells.raw,
+                ["row:malformed"],
+                [f"unreadable CSV record ({cells.problem})"],
+            )
+        raw = raw_text(cells, csv_file.delimiter)
+        if len(cells) != csv_file.width:
+            trailing = cells[csv_file.needed_width :]
+            if len(cells) < csv_file.needed_width or any(cell.strip() for cell in trailing):
+                return self._reject(
+                    row_number,
+                    raw,
+                    ["row:field_count"],
+                    [f"{len(cells)} fields where the header has {csv_file.width}"],
+                )
+        names = csv_file.header_names
+        if len(cells) >= len(names) and all(
+            cell.strip().lower().replace(" ", "_") == name
+            for cell, name in zip(cells, names, strict=False)
+            if name
+        ):
+            return self._reject(
+                row_number, raw, ["row:repeated_header"], ["the header line repeated as a data row"]
+            )
+        values: list[Any] = []
+        normalisations: list[str] = []
+        reasons: list[str] = []
+        details: list[str] = []
+        for checker, position in zip(self._checkers, csv_file.positions, strict=True):
+            cell = cells[position]
+            result = checker.check(cell)
+            if result.rule is not None:
+                reasons.append(f"{checker.field}:{result.rule}")
+                details.append(describe(checker.field, result.rule, cell))
+            else:
+                values.append(result.value)
+                normalisations.extend(result.normalisations)
+        if reasons:
+            return self._reject(row_number, raw, reasons, details)
+        return tuple(values), normalisations
+
+
+def validate_stream(
+    stream: BinaryIO | IO[bytes], *, source_file: str, name: str | None = None
+) -> ValidationRun:
+    """Open ``stream`` and return the run over its rows (raises UnreadableFileError)."""
+    display = name or source_file
+    return ValidationRun(open_booking_csv(stream, display), source_file=source_file, name=display)
+
+
+def rejected_row_dict(
+    record: RejectedRecord, *, source_file: str, rejected_at: datetime
+) -> dict[str, Any]:
+    """The ``schema.RejectedRow`` fields of a rejected record, as a plain dict."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "source_file": source_file,
+        "row_number": record.row_number,
+        "raw": record.raw,
+        "reason": record.reasons[0],
+        "reasons": record.reasons,
+        "message": record.message,
+        "rejected_at": rejected_at,
+    }
+
+
+class ProcessRun:
+    """``("valid", enriched record)`` and ``("rejected", RejectedRow dict)`` in input order."""
+
+    def __init__(
+        self, run: ValidationRun, *, booking_date: date | None, ingested_at: datetime
+    ) -> None:
+        self.validation = run
+        self.booking_date = booking_date
+        self.ingested_at = ingested_at
+        self._outcomes = self._generate()
+
+    @property
+    def summary(self) -> FileSummary:
+        return self.validation.summary
+
+    def __iter__(self) -> ProcessRun:
+        return self
+
+    def __next__(self) -> tuple[str, dict[str, Any]]:
+        return next(self._outcomes)
+
+    def _generate(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        from booking_core.enrichment import EnrichmentContext, enrich_row
+
+        run = self.validation
+        context = EnrichmentContext(
+            source_file=run.source_file,
+            ingested_at=self.ingested_at,
+            booking_date=self.booking_date,
+        )
+        source_file = run.source_file
+        for outcome in run:
+            if type(outcome) is ValidRow:
+                yield "valid", enrich_row(outcome, context)
+            else:
+                yield (
+                    "rejected",
+                    rejected_row_dict(
+                        outcome,  # type: ignore[arg-type]
+                        source_file=source_file,
+                        rejected_at=self.ingested_at,
+                    ),
+                )
+
+
+def process_stream(
+    stream: BinaryIO | IO[bytes],
+    *,
+    source_file: str,
+    booking_date: date | None = None,
+    ingested_at: datetime | None = None,
+    name: str | None = None,
+) -> ProcessRun:
+    """Validate and enrich ``stream``; ``.summary`` of the result once it has been iterated."""
+    run = validate_stream(stream, source_file=source_file, name=name)
+    return ProcessRun(run, booking_date=booking_date, ingested_at=ingested_at or datetime.now(UTC))
+
+
+__all__ = [
+    "ProcessRun",
+    "RejectedRecord",
+    "UnreadableFileError",
+    "ValidRow",
+    "ValidationRun",
+    "process_stream",
+    "validate_stream",
+]

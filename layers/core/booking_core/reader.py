@@ -1,0 +1,482 @@
+"""Streaming reader for booking CSV files as they exist in the wild.
+
+``open_booking_csv(stream, name)`` reads only a prefix to decide how the file is stored and to
+read its header, then ``BookingCsv.records()`` yields the data records one at a time: memory
+stays constant whatever the file size (one chunk of text, one record, and the csv module's field
+limit bound it).
+
+What it copes with:
+
+- compression by content (magic bytes), never by file name: gzip, or a zip archive holding exactly
+  one file (a non-seekable stream holding a zip is spooled to a temporary file first);
+- encodings: a UTF-8, UTF-16 LE or UTF-16 BE byte-order mark; UTF-16 without a mark (an ASCII
+  header leaves every other byte NUL); else UTF-8 when the prefix is valid UTF-8, else
+  Latin-1/CP1252. A file that starts as valid UTF-8 but holds invalid bytes later is decoded as
+  UTF-8 up to the first invalid byte and as CP1252 from there on, and ``encoding`` says so;
+- Latin-1 and CP1252 agree on every letter; bytes 0x80-0x9F are read as CP1252 (the only
+  meaning they have in real text) and the file is reported as ``cp1252`` when its prefix holds
+  any, else as ``latin-1``;
+- CRLF, LF or CR line endings (``line_endings``: ``crlf``, ``lf``, ``cr``, ``mixed`` or None for a
+  file without any line break); quoted fields holding delimiters and line breaks;
+- the delimiter: ``,`` or, when the header line names the booking columns with one of them,
+  ``;``, tab or ``|`` (spreadsheets in many locales save ``;``);
+- a header matched by name whatever the column order, case or surrounding spaces; unnamed empty
+  columns (a spreadsheet artefact) are ignored and counted, unknown named columns are reported;
+- blank lines are skipped (they are not data rows and take no row number); a record the csv
+  module cannot parse becomes a ``MalformedRecord`` instead of stopping the file.
+
+Data rows are numbered from 1 (the header is not a data row), in file order, so that the same
+file always gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import gzip
+import io
+import shutil
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, BinaryIO, Final, cast
+
+from booking_core.errors import MissingColumnError, UnreadableFileError
+from booking_core.schema import OUTCOME_FIELD, REQUIRED_FIELDS, SOURCE_FIELDS
+
+CHUNK_BYTES: Final = 1 << 16
+SAMPLE_BYTES: Final = 1 << 16
+# A 5 MB field must be readable (and then rejected), but a broken quote must not swallow an
+# unbounded amount of the file into one field.
+FIELD_SIZE_LIMIT: Final = 16 << 20
+MAX_LINE_CHARS: Final = 64 << 20
+RAW_TEXT_LIMIT: Final = 2000
+ZIP_SPOOL_BYTES: Final = 8 << 20
+DELIMITERS: Final = (",", ";", "\t", "|")
+
+GZIP_MAGIC: Final = b"\x1f\x8b"
+ZIP_MAGICS: Final = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+if csv.field_size_limit() < FIELD_SIZE_LIMIT:
+    csv.field_size_limit(FIELD_SIZE_LIMIT)
+
+
+def _cp1252_table() -> str:
+    """CP1252 with its five undefined bytes read as Latin-1, so decoding can never fail."""
+    chars = []
+    for byte in range(256):
+        try:
+            chars.append(bytes([byte]).decode("cp1252"))
+        except UnicodeDecodeError:
+            chars.append(chr(byte))
+    return "".join(chars)
+
+
+_CP1252_TABLE: Final = _cp1252_table()
+
+
+def decode_cp1252(data: bytes) -> str:
+    return codecs.charmap_decode(data, "strict", _CP1252_TABLE)[0]
+
+
+def normalise_column_name(name: str) -> str:
+    return name.strip().strip("\ufeff").strip().lower().replace(" ", "_")
+
+
+@dataclass(frozen=True)
+class MalformedRecord:
+    """A record the csv module could not parse (its text as far as it was read)."""
+
+    raw: str
+    problem: str
+
+
+class _Decoder:
+    """Incremental decoding that never fails and reports what it actually did."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._offset = 0
+        self._fallback_at: int | None = None
+        if encoding in ("utf-8", "utf-8-sig"):
+            self._utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder(encoding)()
+            self._other: codecs.IncrementalDecoder | None = None
+        elif encoding in ("latin-1", "cp1252"):
+            self._utf8 = None
+            self._other = None
+        else:
+            self._utf8 = None
+            self._other = codecs.getincrementaldecoder(encoding)(errors="replace")
+
+    @property
+    def label(self) -> str:
+        if self._fallback_at is None:
+            return self.encoding
+        return f"{self.encoding}, cp1252 from byte {self._fallback_at}"
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        start = self._offset
+        self._offset += len(data)
+        if self._utf8 is not None:
+            pending = self._utf8.getstate()[0]
+            try:
+                return self._utf8.decode(data, final)
+            except UnicodeDecodeError as exc:
+                # Bytes that are not UTF-8: the rest of the file is CP1252 (a re-saved
+                # Latin-1 file often starts with pure ASCII).
+                whole = pending + data
+                self._fallback_at = start - len(pending) + exc.start
+                self._utf8 = None
+                head = whole[: exc.start].decode(self.encoding, errors="replace")
+                return head + decode_cp1252(whole[exc.start :])
+        if self._other is not None:
+            return self._other.decode(data, final)
+        return decode_cp1252(data)
+
+
+def _sniff_encoding(sample: bytes, at_end: bool) -> tuple[str, int]:
+    """(encoding, number of byte-order-mark bytes to skip) for a file starting with ``sample``."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", 0
+    if sample.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le", 2
+    if sample.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be", 2
+    probe = sample[:4096]
+    if len(probe) >= 4:
+        even_nuls = probe[0::2].count(0)
+        odd_nuls = probe[1::2].count(0)
+        half = len(probe) // 2
+        if odd_nuls > 0.8 * half and even_nuls < 0.1 * half:
+            return "utf-16-le", 0
+        if even_nuls > 0.8 * half and odd_nuls < 0.1 * half:
+            return "utf-16-be", 0
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, at_end)
+    except UnicodeDecodeError:
+        if any(0x80 <= byte <= 0x9F for byte in sample):
+            return "cp1252", 0
+        return "latin-1", 0
+    return "utf-8", 0
+
+
+def _line_endings(text: str) -> str | None:
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    cr = text.count("\r") - crlf
+    kinds = [name for name, count in (("crlf", crlf), ("lf", lf), ("cr", cr)) if count]
+    if not kinds:
+        return None
+    return kinds[0] if len(kinds) == 1 else "mixed"
+
+
+class _PrefixedStream(io.RawIOBase):
+    """A binary stream whose first bytes were already read (to look at them) and given back."""
+
+    def __init__(self, prefix: bytes, rest: IO[bytes]) -> None:
+        self._prefix = prefix
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        size = len(buffer)
+        if self._prefix:
+            taken = self._prefix[:size]
+            self._prefix = self._prefix[size:]
+            buffer[: len(taken)] = taken
+            return len(taken)
+        data = self._rest.read(size)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    parts = []
+    remaining = size
+    while remaining > 0:
+        data = stream.read(remaining)
+        if not data:
+            break
+        parts.append(data)
+        remaining -= len(data)
+    return b"".join(parts)
+
+
+@dataclass
+class _Opened:
+    binary: IO[bytes]
+    compression: str | None
+    closers: list[IO[bytes]] = field(default_factory=list)
+
+
+def _single_zip_member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
+    members = [
+        info
+        for info in archive.infolist()
+        if not info.is_dir()
+        and not info.filename.startswith("__MACOSX/")
+        and not info.filename.rsplit("/", 1)[-1].startswith(".")
+    ]
+    if not members:
+        raise UnreadableFileError(name, "zip archive holds no CSV file")
+    if len(members) > 1:
+        listed = ", ".join(info.filename for info in members[:5])
+        more = "" if len(members) <= 5 else f" and {len(members) - 5} more"
+        raise UnreadableFileError(
+            name,
+            f"zip archive holds {len(members)} files ({listed}{more}); expected exactly one CSV",
+        )
+    return members[0]
+
+
+def _open_binary(stream: IO[bytes], name: str) -> _Opened:
+    head = _read_exactly(stream, 4)
+    prefixed: IO[bytes] = io.BufferedReader(_PrefixedStream(head, stream), CHUNK_BYTES)
+    if head.startswith(GZIP_MAGIC):
+        return _Opened(cast(IO[bytes], gzip.GzipFile(fileobj=prefixed, mode="rb")), "gzip")
+    if head in ZIP_MAGICS:
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=ZIP_SPOOL_BYTES)  # noqa: SIM115
+        shutil.copyfileobj(prefixed, spool, CHUNK_BYTES)
+        spool.seek(0)
+        try:
+            archive = zipfile.ZipFile(spool)
+            member = _single_zip_member(archive, name)
+            inner = archive.open(member)
+        except zipfile.BadZipFile as exc:
+            spool.close()
+            raise UnreadableFileError(name, f"not a readable zip archive ({exc})") from None
+        except NotImplementedError as exc:
+            spool.close()
+            raise UnreadableFileError(name, f"unsupported zip archive ({exc})") from None
+        except UnreadableFileError:
+            spool.close()
+            raise
+        return _Opened(inner, "zip", [spool])
+    return _Opened(prefixed, None)
+
+
+class BookingCsv:
+    """An opened booking file: how it is stored, its header, and its data records."""
+
+    def __init__(self, stream: IO[bytes], name: str) -> None:
+        self.name = name
+        opened = _open_binary(stream, name)
+        self.compression = opened.compression
+        self._binary = opened.binary
+        self._closers = opened.closers
+        self.blank_lines = 0
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self, size: int) -> bytes:
+        try:
+            return self._binary.read(size)
+        except (EOFError, OSError, zlib.error, zipfile.BadZipFile) as exc:
+            what = "compressed data" if self.compression else "file"
+            raise UnreadableFileError(
+                self.name, f"{what} is truncated or corrupt ({exc})"
+            ) from None
+
+    def _read_sample(self) -> bytes:
+        parts = []
+        remaining = SAMPLE_BYTES
+        while remaining > 0:
+            data = self._read(remaining)
+            if not data:
+                break
+            parts.append(data)
+            remaining -= len(data)
+        return b"".join(parts)
+
+    def _start(self) -> None:
+        sample = self._read_sample()
+        if not sample:
+            raise UnreadableFileError(self.name, "file is empty")
+        if sample.startswith(GZIP_MAGIC) or sample[:4] in ZIP_MAGICS:
+            raise UnreadableFileError(self.name, "archive inside an archive: not a CSV file")
+        self.encoding, skip = _sniff_encoding(sample, at_end=len(sample) < SAMPLE_BYTES)
+        self._decoder = _Decoder(self.encoding)
+        text = self._decoder.decode(sample[skip:])
+        self.line_endings = _line_endings(text)
+        self._chunks = self._decoded_chunks(text)
+        self._chunk_lines: list[str] = []
+        self._chunk_start = 0
+        self._header_lines = 0
+        self._lines = self._split_lines()
+        header_line = self._first_non_blank_line()
+        if header_line is None:
+            raise UnreadableFileError(self.name, "file is empty (no header line)")
+        self.delimiter = _choose_delimiter(header_line)
+        header = next(csv.reader([header_line], delimiter=self.delimiter), [])
+        self._read_header(header, header_line)
+
+    def _decoded_chunks(self, first: str) -> Iterator[str]:
+        yield first
+        while True:
+            data = self._read(CHUNK_BYTES)
+            text = self._decoder.decode(data, final=not data)
+            if text:
+                yield text
+            if not data:
+                return
+
+    def _split_lines(self) -> Iterator[str]:
+        """Lines with their terminators, for ``csv.reader`` (which wants ``newline=''`` lines).
+
+        The current chunk's lines are kept so that a record the csv module rejects can be shown.
+        """
+        carry = ""
+        for text in self._chunks:
+            if carry:
+                text = carry + text
+            cut = text.rfind("\n") + 1
+            if cut == 0:
+                cut = text.rfind("\r", 0, len(text) - 1) + 1
+            carry = text[cut:]
+            if len(carry) > MAX_LINE_CHARS:
+                raise UnreadableFileError(
+                    self.name, f"a line longer than {MAX_LINE_CHARS >> 20} MiB: not a booking CSV"
+                )
+            if cut:
+                lines = io.StringIO(text[:cut], newline="").readlines()
+                self._chunk_start += len(self._chunk_lines)
+                self._chunk_lines = lines
+                yield from lines
+        if carry:
+            self._chunk_start += len(self._chunk_lines)
+            self._chunk_lines = [carry]
+            yield carry
+
+    def _first_non_blank_line(self) -> str | None:
+        for line in self._lines:
+            self._header_lines += 1
+            if line.strip():
+                return line
+        return None
+
+    def csv_reader(self) -> Iterator[list[str]]:
+        """The csv module's reader over the data lines (after the header); see ``raw_line``."""
+        return csv.reader(self._lines, delimiter=self.delimiter)
+
+    def raw_line(self, line_num: int) -> str:
+        """The text of the data line the csv reader had read as its ``line_num``-th line."""
+        index = self._header_lines + line_num - 1 - self._chunk_start
+        lines = self._chunk_lines
+        if 0 <= index < len(lines):
+            return truncate_raw(lines[index])
+        return truncate_raw(lines[-1]) if lines else ""
+
+    def _read_header(self, header: list[str], header_line: str) -> None:
+        names = [normalise_column_name(column) for column in header]
+        self.header_names = names
+        self.width = len(header)
+        positions: dict[str, int] = {}
+        unknown: list[str] = []
+        ignored = 0
+        duplicated: list[str] = []
+        for index, (original, column) in enumerate(zip(header, names, strict=True)):
+            if not column:
+                ignored += 1
+            elif column in SOURCE_FIELDS:
+                if column in positions:
+                    duplicated.append(column)
+                positions.setdefault(column, index)
+            else:
+                unknown.append(original.strip())
+        if not positions:
+            shown = header_line.strip()[:80]
+            raise UnreadableFileError(
+                self.name, f"first line names no booking column, not a booking CSV: {shown!r}"
+            )
+        if duplicated:
+            raise UnreadableFileError(
+                self.name, "column(s) named more than once: " + ", ".join(duplicated)
+            )
+        missing = [column for column in REQUIRED_FIELDS if column not in positions]
+        if missing:
+            raise MissingColumnError(self.name, missing)
+        self.has_outcome = OUTCOME_FIELD in positions
+        self.fields: tuple[str, ...] = tuple(f for f in SOURCE_FIELDS if f in positions)
+        self.positions: tuple[int, ...] = tuple(positions[f] for f in self.fields)
+        self.unknown_columns = unknown
+        self.ignored_columns = ignored
+        # Columns past the last named one may be missing or extra in a row as long as they are
+        # empty (spreadsheets pad or trim trailing empty cells).
+        self.needed_width = max(i for i, column in enumerate(names) if column) + 1
+
+    def records(self) -> Iterator[tuple[int, list[str] | MalformedRecord]]:
+        """(data row number, cells or a MalformedRecord) for every non-blank record."""
+        reader = self.csv_reader()
+        row_number = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                row_number += 1
+                yield row_number, MalformedRecord(self.raw_line(reader.line_num), str(exc))  # type: ignore[attr-defined]
+                continue
+            if is_blank(cells):
+                self.blank_lines += 1
+                continue
+            row_number += 1
+            yield row_number, cells
+
+    def close(self) -> None:
+        for closeable in (self._binary, *self._closers):
+            with contextlib.suppress(Exception):
+                closeable.close()
+
+
+def is_blank(cells: list[str]) -> bool:
+    """A blank line, or a record of empty cells only (spreadsheets pad files with them)."""
+    return not any(cell.strip() for cell in cells)
+
+
+def _choose_delimiter(header_line: str) -> str:
+    """The delimiter that splits the header into the most booking column names (``,`` on ties)."""
+    best, best_hits = ",", -1
+    for delimiter in DELIMITERS:
+        cells = next(csv.reader([header_line], delimiter=delimiter), [])
+        hits = sum(normalise_column_name(cell) in SOURCE_FIELDS for cell in cells)
+        if hits > best_hits:
+            best, best_hits = delimiter, hits
+    return best
+
+
+def truncate_raw(text: str) -> str:
+    text = text.rstrip("\r\n")
+    if len(text) <= RAW_TEXT_LIMIT:
+        return text
+    return f"{text[:RAW_TEXT_LIMIT]}…[{len(text) - RAW_TEXT_LIMIT} more characters]"
+
+
+def raw_text(cells: list[str], delimiter: str) -> str:
+    """The record as CSV text (quoted where needed), bounded in size."""
+    limited = [
+        cell if len(cell) <= RAW_TEXT_LIMIT else cell[:RAW_TEXT_LIMIT] + "…" for cell in cells
+    ]
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(limited)
+    return truncate_raw(out.getvalue())
+
+
+def open_booking_csv(stream: BinaryIO | IO[bytes], name: str) -> BookingCsv:
+    """Open a booking file from a binary stream (raises UnreadableFileError naming ``name``)."""
+    try:
+        return BookingCsv(stream, name)
+    except UnreadableFileError:
+        raise
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise UnreadableFileError(
+            name, f"compressed data is truncated or corrupt ({exc})"
+        ) from None

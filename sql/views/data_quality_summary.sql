@@ -1,0 +1,32 @@
+-- kpi: Data quality summary
+-- definition: Over every file: rows read, valid and rejected rows, rejected rate, exact
+--   duplicates and duplicate rate (of valid rows), bookings with an unknown origin country
+--   (duplicates excluded) and their rate, bookings without an outcome yet.
+-- users: analyst, direction
+-- chart: headline tiles on the analyst dashboard
+WITH valid AS (
+    SELECT
+        count(*) AS valid_rows,
+        count(*) FILTER (WHERE is_duplicate) AS duplicates,
+        count(*) FILTER (WHERE NOT coalesce(is_duplicate, false) AND booking_origin_code = 'unknown')
+            AS unknown_origins,
+        count(*) FILTER (WHERE NOT coalesce(is_duplicate, false)) AS bookings,
+        count(*) FILTER (WHERE NOT coalesce(is_duplicate, false) AND booking_complete IS NULL)
+            AS without_outcome
+    FROM bookings
+),
+rejected AS (
+    SELECT count(*) AS rejected_rows FROM rejected_bookings
+)
+SELECT
+    v.valid_rows + r.rejected_rows AS rows_read,
+    v.valid_rows,
+    r.rejected_rows,
+    CAST(r.rejected_rows AS double) / nullif(v.valid_rows + r.rejected_rows, 0) AS rejected_rate,
+    v.duplicates,
+    CAST(v.duplicates AS double) / nullif(v.valid_rows, 0) AS duplicate_rate,
+    v.unknown_origins,
+    CAST(v.unknown_origins AS double) / nullif(v.bookings, 0) AS unknown_origin_rate,
+    v.without_outcome
+FROM valid AS v
+CROSS JOIN rejected AS r

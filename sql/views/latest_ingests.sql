@@ -1,0 +1,33 @@
+-- kpi: Latest ingests
+-- definition: Per source file, most recent first: when it was ingested, its bookings
+--   (duplicates excluded), completed bookings, completion rate and rejected rows: near
+--   real-time tracking of what just arrived.
+-- users: marketing, analyst
+-- chart: table of the latest files
+-- order: last_ingested_at DESC, source_file
+WITH files AS (
+    SELECT
+        source_file,
+        min(ingested_at) AS first_ingested_at,
+        max(ingested_at) AS last_ingested_at,
+        count(*) AS bookings,
+        count(*) FILTER (WHERE booking_complete = 1) AS completed,
+        avg(CAST(booking_complete AS double)) AS completion_rate
+    FROM booking_facts
+    GROUP BY source_file
+),
+rejected AS (
+    SELECT source_file, count(*) AS rejected_rows
+    FROM rejected_bookings
+    GROUP BY source_file
+)
+SELECT
+    f.source_file,
+    f.first_ingested_at,
+    f.last_ingested_at,
+    f.bookings,
+    f.completed,
+    f.completion_rate,
+    coalesce(r.rejected_rows, 0) AS rejected_rows
+FROM files AS f
+LEFT JOIN rejected AS r ON f.source_file = r.source_file

@@ -1,0 +1,1 @@
+"""Tooling that never runs in a Lambda: CLI, generator, offline stack, analytics, model training."""

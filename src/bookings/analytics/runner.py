@@ -1,0 +1,129 @@
+"""Runs the catalogue's Trino SQL on DuckDB over the offline lake, through sqlglot.
+
+``connect(lake)`` opens DuckDB with the views ``bookings`` and ``rejected_bookings`` over the
+lake's Parquet files and every view of ``sql/views`` transpiled from Trino; ``run_sql`` runs an
+analyst's Trino statement the same way. Errors become ``QueryError``: one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
+
+from bookings.analytics import catalog
+from bookings.lake import (
+    BOOKINGS_SCHEMA,
+    BOOKINGS_TABLE,
+    PARTITION_COLUMN,
+    REJECTED_SCHEMA,
+    REJECTED_TABLE,
+    resolve_lake,
+)
+
+
+class QueryError(Exception):
+    """A statement that cannot be parsed, planned or run; the message is one line."""
+
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _one_line(text: object) -> str:
+    return " ".join(_ANSI_ESCAPE.sub("", str(text)).split())
+
+
+def transpile(trino_sql: str) -> str:
+    """One Trino statement as DuckDB SQL."""
+    try:
+        statements = sqlglot.transpile(
+            trino_sql, read="trino", write="duckdb", unsupported_level=ErrorLevel.RAISE
+        )
+    except (ParseError, TokenError) as exc:
+        raise QueryError(f"syntax error: {_one_line(exc)}") from None
+    except sqlglot.errors.SqlglotError as exc:
+        raise QueryError(f"cannot translate to DuckDB: {_one_line(exc)}") from None
+    statements = [s for s in statements if s.strip()]
+    if len(statements) != 1:
+        raise QueryError(f"expected one SQL statement, got {len(statements)}")
+    return statements[0]
+
+
+def _duckdb_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_list(arrow_type):
+        return _duckdb_type(arrow_type.value_type) + "[]"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
+    names = {
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float64(): "DOUBLE",
+        pa.string(): "VARCHAR",
+        pa.bool_(): "BOOLEAN",
+        pa.date32(): "DATE",
+    }
+    return names[arrow_type]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _table_view_sql(name: str, table_dir: Path, schema: pa.Schema) -> str:
+    if any(table_dir.glob(f"{PARTITION_COLUMN}=*/*.parquet")):
+        pattern = _quote(str(table_dir.resolve() / f"{PARTITION_COLUMN}=*" / "*.parquet"))
+        # Names and paths are the project's own, quoted; no user text reaches this statement.
+        return (
+            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({pattern}, "  # noqa: S608
+            f"hive_partitioning = true, union_by_name = true, "
+            f"hive_types = {{'{PARTITION_COLUMN}': DATE}})"
+        )
+    # No file yet: an empty view with the lake's columns, so every KPI still plans and runs.
+    columns = [f"CAST(NULL AS {_duckdb_type(f.type)}) AS {f.name}" for f in schema]
+    columns.append(f"CAST(NULL AS DATE) AS {PARTITION_COLUMN}")
+    return f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(columns)} WHERE false"
+
+
+def connect(
+    lake: str | Path,
+    *,
+    database: str | Path = ":memory:",
+    sql_directory: Path | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """DuckDB with the lake's tables and every catalogue view."""
+    root = resolve_lake(lake)
+    con = duckdb.connect(str(database))
+    # Months and dates of timestamps are UTC, as in Athena.
+    con.execute("SET TimeZone = 'UTC'")
+    for name, schema in ((BOOKINGS_TABLE, BOOKINGS_SCHEMA), (REJECTED_TABLE, REJECTED_SCHEMA)):
+        con.execute(_table_view_sql(name, root / "lake" / name, schema))
+    for view in catalog.views(sql_directory):
+        try:
+            con.execute(f"CREATE OR REPLACE VIEW {view.name} AS {transpile(view.body)}")
+        except (QueryError, duckdb.Error) as exc:
+            con.close()
+            raise QueryError(f"{view.path}: {_one_line(exc)}") from None
+    return con
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, trino_sql: str) -> pa.Table:
+    """Runs one Trino statement and returns its result as an Arrow table."""
+    duck_sql = transpile(trino_sql)
+    try:
+        result = con.sql(duck_sql)
+        if result is None:
+            return pa.table({})
+        return result.to_arrow_table()
+    except duckdb.Error as exc:
+        raise QueryError(_one_line(exc)) from None
+
+
+def kpi_query(entry: catalog.SqlEntry) -> str:
+    """The Trino statement the report runs for a KPI view: every column, in the KPI's order."""
+    order = entry.meta.get("order")
+    statement = f"SELECT * FROM {entry.name}"  # noqa: S608 (a view name of the catalogue)
+    return statement + (f" ORDER BY {order}" if order else "")

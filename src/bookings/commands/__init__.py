@@ -1,0 +1,1 @@
+"""Sub-commands of the ``bookings`` CLI (see ``bookings.cli.COMMAND_MODULES``)."""

@@ -1,0 +1,1 @@
+"""The offline stack: the SAM application run on this machine against moto."""
