@@ -314,3 +314,21 @@ def test_every_kpi_is_documented_and_the_docs_are_current() -> None:
     assert kpi_docs.docs_path().read_text(encoding="utf-8") == kpi_docs.render(), (
         "docs/kpis.md is stale: python -m bookings.analytics.kpi_docs"
     )
+
+
+def test_each_kpi_reads_only_the_columns_it_needs(lake: BuiltLake) -> None:
+    from bookings.analytics.runner import kpi_query, parquet_scans
+    from bookings.lake import BOOKINGS_SCHEMA
+
+    con = connect(lake.root)
+    try:
+        for entry in catalog.kpis():
+            scans = parquet_scans(con, kpi_query(entry))
+            assert scans, entry.name
+            for scan in scans:
+                # count(*) of a table reads no column at all.
+                assert len(scan["columns"]) < len(BOOKINGS_SCHEMA) // 2, (entry.name, scan)
+        (scan,) = parquet_scans(con, "SELECT * FROM completion_by_sales_channel")
+        assert set(scan["columns"]) <= {"sales_channel", "booking_complete", "is_duplicate"}
+    finally:
+        con.close()

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from booking_core import geo
-from booking_core.schema import FLIGHT_DAYS, SOURCE_FIELDS
+from booking_core.schema import FLIGHT_DAYS, SOURCE_FIELDS, TRIP_TYPES
 
 HEADER: Final = SOURCE_FIELDS
 LIVE_HEADER: Final = SOURCE_FIELDS[:-1]
@@ -111,8 +111,8 @@ COMPLETION_INTERCEPT: Final = -0.85
 ROUTE_EFFECT_SD: Final = 0.9
 
 PASSENGER_WEIGHTS: Final = (62.7, 25.6, 5.9, 3.6, 1.1, 0.6, 0.23, 0.18, 0.13)
-SALES_CHANNEL_WEIGHTS: Final = {"Internet": 88.8, "Mobile": 11.2}
-TRIP_TYPE_WEIGHTS: Final = {"RoundTrip": 99.0, "OneWay": 0.77, "CircleTrip": 0.23}
+INTERNET_SHARE: Final = 0.888
+TRIP_TYPE_WEIGHTS: Final = (99.0, 0.77, 0.23)  # RoundTrip, OneWay, CircleTrip
 FLIGHT_DAY_WEIGHTS: Final = (16.2, 15.3, 15.3, 14.8, 13.5, 11.6, 13.1)
 # Relative departures by hour 0-23: a morning bank, a midday bank, few evening departures.
 FLIGHT_HOUR_WEIGHTS: Final = (
@@ -275,7 +275,7 @@ def _completion_logit(row: dict[str, Any], route: Route, origin_effect: float, h
     hour = row["flight_hour"]
     meals = row["wants_in_flight_meals"]
     extras = row["wants_extra_baggage"] + row["wants_preferred_seat"] + meals
-    logit = origin_effect + route.effect + COMPLETION_INTERCEPT
+    logit: float = origin_effect + route.effect + COMPLETION_INTERCEPT
     logit += 0.45 * row["wants_extra_baggage"] + 0.3 * row["wants_preferred_seat"]
     logit += 0.35 if extras == 3 else 0.0
     # Meals matter on long flights only.
@@ -295,7 +295,7 @@ def _completion_logit(row: dict[str, Any], route: Route, origin_effect: float, h
     logit -= 0.001 * lead
     # Mobile converts worse, except in the evening and for customers at home.
     if row["sales_channel"] == "Mobile":
-        logit += 0.4 if hour >= 18 else -0.1 if home else -0.5
+        logit += 0.2 if hour >= 18 else -0.3 if home else -0.75
     logit -= 0.8 if row["trip_type"] != "RoundTrip" else 0.0
     logit += 0.45 if 6 <= hour <= 12 else -0.3 if hour >= 20 else 0.0
     logit += 0.1 * (row["num_passengers"] == 1) - 0.15 * (row["num_passengers"] >= 4)
@@ -312,17 +312,14 @@ def _booking(rng: random.Random, world_: World) -> dict[str, Any]:
     else:
         route = _pick(rng, world_.routes, world_.route_cumulative)
         at_home = home is not None and route in home[0]
-    trip_draw = rng.random()
-    trip_type = (
-        "RoundTrip" if trip_draw < 0.990 else "OneWay" if trip_draw < 0.9977 else "CircleTrip"
-    )
+    trip_type = TRIP_TYPES[bisect_left(_TRIP_CUMULATIVE, rng.random() * _TRIP_CUMULATIVE[-1])]
     stay = _length_of_stay(rng, world_.allowed_long_stays)
     # Longer stays travel with more luggage; seat and meal choices go together.
     baggage_rate = min(0.95, EXTRA_BAGGAGE_RATE + 0.004 * (stay - 23))
     comfort = rng.random()
     row: dict[str, Any] = {
         "num_passengers": bisect_left(_PASSENGER_CUMULATIVE, rng.random() * 100.0) + 1,
-        "sales_channel": "Internet" if rng.random() < 0.888 else "Mobile",
+        "sales_channel": "Internet" if rng.random() < INTERNET_SHARE else "Mobile",
         "trip_type": trip_type,
         "purchase_lead": _purchase_lead(rng),
         "length_of_stay": stay,
@@ -347,6 +344,7 @@ def _booking(rng: random.Random, world_: World) -> dict[str, Any]:
 _PASSENGER_CUMULATIVE: Final = _cumulative(PASSENGER_WEIGHTS)
 _HOUR_CUMULATIVE: Final = _cumulative(FLIGHT_HOUR_WEIGHTS)
 _DAY_CUMULATIVE: Final = _cumulative(FLIGHT_DAY_WEIGHTS)
+_TRIP_CUMULATIVE: Final = _cumulative(TRIP_TYPE_WEIGHTS)
 
 
 def generate_rows(n: int, seed: int) -> Iterator[dict[str, Any]]:

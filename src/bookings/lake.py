@@ -14,7 +14,8 @@ Layout under ``DIR`` (the contract shared by the offline stack, the report and `
   (``hive_partitioning``, ``union_by_name``) and the KPI views of ``sql/views``.
 
 Files are dictionary-encoded and zstd-compressed, written in row groups so memory stays
-constant however many rows stream through. Every writer run adds new ``part-<run>-*.parquet``
+constant however many rows stream through; within a row group bookings are ordered by route and
+booking origin (route-derived columns then compress to runs). Every writer run adds new ``part-<run>-*.parquet``
 files and never rewrites existing ones; with ``dedupe=True`` it skips bookings whose
 ``booking_id`` (and rejected rows whose ``source_file`` + ``row_number``) are already in the lake
 or already written by this run, so processing the same file twice adds nothing.
@@ -43,6 +44,9 @@ PARTITION_COLUMN = "ingest_date"
 CATALOG_FILE = "catalog.duckdb"
 DEFAULT_ROW_GROUP_ROWS = 131_072
 _INT32_MAX = 2**31 - 1
+# Columns whose values are (nearly) all distinct: a dictionary would only add a page.
+UNIQUE_VALUE_COLUMNS = frozenset({"booking_id", "raw", "message"})
+CLUSTER_COLUMNS = ("route", "booking_origin")
 
 
 def _bound(metadata: list[Any], name: str) -> int | None:
@@ -160,6 +164,8 @@ class _TableWriter:
         self.run_id = run_id
         self.row_group_rows = row_group_rows
         self.partitions: dict[str, _Partition] = {}
+        self.cluster_by = [c for c in CLUSTER_COLUMNS if c in schema.names]
+        self.dictionary_columns = [n for n in schema.names if n not in UNIQUE_VALUE_COLUMNS]
         self.converters = {f.name: conv for f in schema if (conv := _converter(f.type)) is not None}
 
     def partition_of(self, record: Mapping[str, Any]) -> str:
@@ -198,6 +204,9 @@ class _TableWriter:
             return
         table = self._table(part.rows)
         part.rows = []
+        if self.cluster_by:
+            # Rows of a route share a dozen route-derived values: grouped, they compress to runs.
+            table = table.sort_by([(name, "ascending") for name in self.cluster_by])
         if part.writer is None:
             part.path.parent.mkdir(parents=True, exist_ok=True)
             part.writer = pq.ParquetWriter(
@@ -205,7 +214,7 @@ class _TableWriter:
                 self.schema,
                 compression="zstd",
                 compression_level=3,
-                use_dictionary=True,
+                use_dictionary=self.dictionary_columns,
                 write_statistics=True,
             )
         part.writer.write_table(table, row_group_size=self.row_group_rows)

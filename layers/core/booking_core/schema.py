@@ -2,7 +2,8 @@
 
 Everything that reads, writes, stores or queries a booking refers to the names defined here:
 the reader and validator (source fields and domains), the enrichment (enriched fields), the Glue
-tables in template.yaml (``GLUE_COLUMNS``), the offline lake and the model's features.
+tables in template.yaml (their columns are checked against ``ScoredBooking`` and ``RejectedRow`` by
+the test suite), the offline lake and the model's features.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Self-contained HTML dashboards (marketing, analyst, direction) and the printable direction report.
+"""Self-contained HTML dashboards (marketing, analyst, direction) and the direction report.
 
 Each page embeds its data as JSON (a pre-aggregated cube of the KPI views plus a few KPI tables)
 and a small inline script that applies the filters (sales channel, trip type, origin region) and

@@ -7,8 +7,10 @@ analyst's Trino statement the same way. Errors become ``QueryError``: one line, 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -127,3 +129,24 @@ def kpi_query(entry: catalog.SqlEntry) -> str:
     order = entry.meta.get("order")
     statement = f"SELECT * FROM {entry.name}"  # noqa: S608 (a view name of the catalogue)
     return statement + (f" ORDER BY {order}" if order else "")
+
+
+def parquet_scans(con: duckdb.DuckDBPyConnection, trino_sql: str) -> list[dict[str, Any]]:
+    """The Parquet scans of a statement's plan, each with the columns it reads and its filters
+    (from DuckDB's EXPLAIN): the proof that a query reads only the columns it needs."""
+    plan = con.execute("EXPLAIN (FORMAT JSON) " + transpile(trino_sql)).fetchall()[0][1]
+    scans: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        info = node.get("extra_info") or {}
+        if info.get("Function") == "READ_PARQUET" or node.get("name") == "READ_PARQUET":
+            projections = info.get("Projections") or []
+            if isinstance(projections, str):
+                projections = [p.strip() for p in projections.split(",") if p.strip()]
+            scans.append({"columns": list(projections), "filters": info.get("Filters")})
+        for child in node.get("children", []):
+            walk(child)
+
+    for root in json.loads(plan):
+        walk(root)
+    return scans

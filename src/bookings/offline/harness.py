@@ -29,6 +29,7 @@ What is emulated, plainly:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import fnmatch
@@ -373,6 +374,13 @@ class TemplateResolver:
         if name == "Split":
             separator, text = arg
             return _as_text(self.resolve(text)).split(separator)
+        if name == "Base64":
+            return base64.b64encode(_as_text(self.resolve(arg)).encode()).decode()
+        if name == "FindInMap":
+            mapping, top, second = (self.resolve(item) for item in arg)
+            return self.template["Mappings"][mapping][top][second]
+        if name == "Length":
+            return len(self.resolve(arg))
         if name == "ToJsonString":
             return json.dumps(self.resolve(arg), separators=(",", ":"))
         raise HarnessError(f"template: Fn::{name} is not emulated")
@@ -762,6 +770,13 @@ class EmulatedStack:
         if failed:
             response["FunctionError"] = "Unhandled"
         return response
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold Lambda invocations back (the interpreter waits for them) while the caller
+        works on the emulated account, e.g. exports objects no running handler is writing."""
+        with self._invoke_lock:
+            yield
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Invoke one function's handler directly (as ``sam local invoke`` would)."""

@@ -1,9 +1,9 @@
 """Idempotency claims on S3 objects (DynamoDB conditional writes).
 
-S3 notifications are at-least-once: the same object may start two executions. The first to claim
-``bucket/key#version-or-etag`` processes it; any other sees the claim and stops as a duplicate.
-A FAILED claim may be taken again (a corrected re-upload of the same bytes runs), and the
-execution that holds a claim may re-claim it (a retried Validate task).
+S3 notifications are at-least-once: the same object may start two executions. The first to
+claim the object's identity (``bucket/key#etag``, see ``ingest.SourceObject``) processes it; any
+other sees the claim and stops as a duplicate. A FAILED claim may be taken again (a corrected
+re-upload runs), and the execution that holds a claim may re-claim it (a retried Validate task).
 """
 
 from __future__ import annotations
@@ -18,11 +18,6 @@ FAILED = "FAILED"
 KEY_ATTRIBUTE = "object_id"
 # Claims expire (DynamoDB TTL on "expires_at") so that the table does not grow forever.
 CLAIM_TTL_SECONDS = 90 * 24 * 3600
-
-
-def object_identity(bucket: str, key: str, version_id: str | None, etag: str | None) -> str:
-    """The identity of one version of an object: ``bucket/key#version`` (or ``#etag``)."""
-    return f"{bucket}/{key}#{version_id or (etag or '').strip(chr(34))}"
 
 
 @dataclass(frozen=True)

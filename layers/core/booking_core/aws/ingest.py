@@ -56,7 +56,10 @@ class SourceObject:
 
     @property
     def object_id(self) -> str:
-        return f"{self.bucket}/{self.key}#{self.version_id or self.etag}"
+        """``bucket/key#etag`` (the version id when there is no ETag). The ETag rather than the
+        version: in a versioned bucket a re-upload of the same bytes is a new version, and
+        processing it again would deliver every booking twice."""
+        return f"{self.bucket}/{self.key}#{self.etag or self.version_id}"
 
     @property
     def source_file(self) -> str:

@@ -111,7 +111,7 @@
   // Horizontal bars (long labels: countries, reasons), value and rate printed at the end.
   function hbarChart(svg, rows, options) {
     clear(svg);
-    const rowH = 20, left = 150, W = 600, right = 120;
+    const rowH = 20, left = 200, W = 640, right = 110;
     const H = Math.max(40, rows.length * rowH + 10);
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
     const key = options.key || "bookings";
@@ -229,6 +229,7 @@
   function render() {
     const sel = FILTERS.filter(function (f) { return state[f]; }).map(function (f) { return state[f]; });
     setText("filter-summary", sel.length ? "filtered: " + sel.join(" · ") : "all bookings");
+    widgets.tiles();
     document.querySelectorAll("[data-widget]").forEach(function (node) {
       const draw = widgets[node.dataset.widget];
       if (draw) draw(node);

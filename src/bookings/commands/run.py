@@ -1,0 +1,98 @@
+"""``bookings run FILE... --out DIR``: the whole pipeline on this machine, as a user would run it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from bookings.offline.runner import FileResult, RunResult
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="process booking files through the offline stack (no AWS account needed)",
+        description="Starts an emulated AWS account (moto) with the stack of template.yaml, "
+        "uploads each FILE under incoming/, lets the ingest state machine run to its end with "
+        "the real handlers, then exports the lake to DIR/lake/ (Parquet, partitioned as in AWS) "
+        "and builds DIR/catalog.duckdb. Running again with the same files adds nothing; new "
+        "files append. A quarantined file is an outcome, not an error (exit 0).",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="booking files (.csv, .gz, .zip)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--model",
+        metavar="MODEL",
+        help="model.tar.gz to score with (default: DIR/model/model.tar.gz when it exists)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def describe_file(result: FileResult) -> list[str]:
+    """The human summary of one file: its counts, then the states it went through."""
+    head = f"{result.file}: {result.status}"
+    if result.status == "succeeded":
+        head += (
+            f"  rows {result.rows:,}  valid {result.valid:,}  rejected {result.rejected:,}  "
+            f"delivered {result.delivered:,}  scored {result.scored:,}"
+        )
+    head += f"  ({_seconds(result.seconds)})"
+    lines = [head]
+    if result.error:
+        lines.append(f"  reason: {result.error}")
+    for path in result.quarantined:
+        lines.append(f"  quarantined copy: {path}")
+    if result.states:
+        parts = []
+        for state in result.states:
+            count = f" x{state.visits}" if state.visits > 1 else ""
+            mark = " (failed)" if state.failed else ""
+            parts.append(f"{state.state}{count} {_seconds(state.seconds)}{mark}")
+        lines.append("  states: " + ", ".join(parts))
+    return lines
+
+
+def print_summary(result: RunResult, stream: TextIO) -> None:
+    for item in result.files:
+        for line in describe_file(item):
+            print(line, file=stream)
+    lake = result.lake
+    print(
+        f"lake: {lake.get('bookings', 0):,} bookings, {lake.get('rejected_bookings', 0):,} "
+        f"rejected rows in {result.out / 'lake'}",
+        file=stream,
+    )
+    if result.catalog is not None:
+        print(f"catalog: {result.catalog}", file=stream)
+    print(
+        f"model: {result.model}" if result.model else "model: none (bookings are unscored)",
+        file=stream,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from bookings.offline.ledger import LedgerError
+    from bookings.offline.runner import OfflineRunError, run_files
+    from bookings.progress import create_progress
+
+    progress = create_progress(quiet=args.quiet)
+    try:
+        result = run_files(args.files, args.out, model=args.model, progress=progress)
+    except (OfflineRunError, LedgerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1))
+    else:
+        print_summary(result, sys.stdout)
+    return 1 if result.broken else 0

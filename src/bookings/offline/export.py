@@ -1,0 +1,133 @@
+"""Moves what the emulated stack wrote into the offline lake on disk.
+
+The Glue tables of the template say where each table's data lives in the lake bucket (the
+bookings Firehose delivered, the rejected rows Validate wrote); their objects are read, written to
+``DIR/lake/<table>/`` as Parquet by the ``LakeWriter`` and then removed from the emulated bucket
+(every version), so that memory holds only what is still in flight, however large the file.
+Quarantined files and their error reports are copied to ``DIR/quarantine/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bookings.lake import BOOKINGS_TABLE, REJECTED_TABLE, LakeWriter
+
+QUARANTINE_DIR = "quarantine"
+
+
+@dataclass
+class DrainCounts:
+    bookings: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    objects: int = 0
+
+
+class LakeExporter:
+    """Drains one emulated stack's lake tables into ``out_dir``."""
+
+    def __init__(self, stack: Any, out_dir: str | Path) -> None:
+        self.stack = stack
+        self.out_dir = Path(out_dir)
+        self.s3 = stack.client("s3")
+        self.locations = self._table_locations()
+
+    def _table_locations(self) -> dict[str, tuple[str, str]]:
+        """``{table: (bucket, prefix)}`` of the Glue tables the lake exports."""
+        glue = self.stack.client("glue")
+        locations: dict[str, tuple[str, str]] = {}
+        for database in glue.get_databases()["DatabaseList"]:
+            pages = glue.get_paginator("get_tables").paginate(DatabaseName=database["Name"])
+            for page in pages:
+                for table in page["TableList"]:
+                    location = table.get("StorageDescriptor", {}).get("Location", "")
+                    if table["Name"] in {BOOKINGS_TABLE, REJECTED_TABLE} and location.startswith(
+                        "s3://"
+                    ):
+                        bucket, _, prefix = location[5:].partition("/")
+                        locations[table["Name"]] = (bucket, prefix)
+        missing = {BOOKINGS_TABLE, REJECTED_TABLE} - set(locations)
+        if missing:
+            raise RuntimeError(
+                f"template: no Glue table {', '.join(sorted(missing))} with an s3:// location"
+            )
+        return locations
+
+    def _keys(self, bucket: str, prefix: str) -> list[str]:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        return [
+            item["Key"]
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
+
+    def _records(self, bucket: str, key: str) -> Iterator[dict[str, Any]]:
+        response = self.s3.get_object(Bucket=bucket, Key=key)
+        body = response["Body"]
+        try:
+            for line in body.iter_lines(chunk_size=1 << 20):
+                if line.strip():
+                    yield orjson.loads(line)
+        finally:
+            body.close()
+
+    def _remove(self, bucket: str, key: str) -> None:
+        """Delete every version of an exported object (a plain delete only hides it)."""
+        versions = self.s3.list_object_versions(Bucket=bucket, Prefix=key)
+        for item in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+            if item["Key"] == key:
+                self.s3.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
+
+    def drain(self, writer: LakeWriter) -> DrainCounts:
+        """Move every delivered booking and rejected row into ``writer``."""
+        counts = DrainCounts()
+        bucket, prefix = self.locations[BOOKINGS_TABLE]
+        for key in self._keys(bucket, prefix):
+            before = writer.stats.skipped_bookings
+            counts.bookings += writer.add_bookings(self._records(bucket, key))
+            counts.skipped += writer.stats.skipped_bookings - before
+            self._remove(bucket, key)
+            counts.objects += 1
+        bucket, prefix = self.locations[REJECTED_TABLE]
+        for key in self._keys(bucket, prefix):
+            before = writer.stats.skipped_rejected
+            counts.rejected += writer.add_rejected(self._records(bucket, key))
+            counts.skipped += writer.stats.skipped_rejected - before
+            self._remove(bucket, key)
+            counts.objects += 1
+        return counts
+
+    def copy_quarantined(self, quarantine_key: str | None, report_key: str | None) -> list[Path]:
+        """Copy a quarantined file and its error report to ``DIR/quarantine/``."""
+        bucket = self.stack.lake_bucket
+        copied = []
+        for key in (quarantine_key, report_key):
+            if not key:
+                continue
+            target = self.out_dir / QUARANTINE_DIR / key.split("/", 1)[-1]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.s3.download_file(bucket, key, str(target))
+            copied.append(target)
+        return copied
+
+    def expire_staging(self, prefix: str) -> int:
+        """Remove a file's claim-check chunks whose delivery receipt exists (the template's
+        lifecycle rule expires them in AWS; here they would only hold memory)."""
+        bucket = self.stack.lake_bucket
+        keys = self._keys(bucket, prefix)
+        receipts = {k.rsplit("/", 1)[-1].removesuffix(".json") for k in keys if "/receipts/" in k}
+        removed = 0
+        for key in keys:
+            name = key.rsplit("/", 1)[-1]
+            if "/receipts/" in key or not name.startswith("chunk-"):
+                continue
+            if name.removesuffix(".jsonl") in receipts:
+                self._remove(bucket, key)
+                removed += 1
+        return removed

@@ -1,0 +1,512 @@
+"""The offline stack as a user drives it: upload files, let the state machine run, export the lake.
+
+An ``OfflineSession`` starts the emulated account (``EmulatedStack``: the template's resources in
+moto, the real ASL, the real handlers), optionally a local model server the Score function calls
+through ``SAGEMAKER_RUNTIME_URL``, and processes files one at a time:
+
+1. the file is uploaded under ``incoming/`` in the raw bucket, as a user would;
+2. the S3 "Object Created" event is matched against the EventBridge rule's pattern and, when it
+   matches, starts a named execution of the ingest state machine, which runs to its end;
+3. the delivered bookings and the rejected rows are moved from the emulated lake bucket to
+   ``DIR/lake/`` as partitioned Parquet (while the execution runs, too, so memory holds only the
+   chunks in flight); a quarantined file and its error report are copied to ``DIR/quarantine/``;
+4. the outcome goes into ``DIR/ledger.json``, so a later run of the same file is a duplicate.
+
+``close()`` (or leaving the ``with`` block) rebuilds ``DIR/catalog.duckdb``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.dataset as pads
+
+from bookings.lake import BOOKINGS_TABLE, CATALOG_FILE, PARTITION_COLUMN, REJECTED_TABLE, LakeWriter
+from bookings.offline.export import QUARANTINE_DIR, LakeExporter
+from bookings.offline.harness import (
+    EmulatedStack,
+    ExecutionOutcome,
+    HarnessError,
+    pattern_matches,
+)
+from bookings.offline.ledger import Ledger, ledger_key
+from bookings.offline.logs import captured_function_logs
+from bookings.offline.template import TemplateError
+from bookings.progress import Progress, SilentProgress
+
+LOCAL_ENDPOINT_NAME = "bookings-local"
+MODEL_ARCHIVE = "model.tar.gz"
+FUNCTION_LOG = "logs/functions.log"
+INCOMING_PREFIX = "incoming/"
+# How often the wait loop moves delivered records out of the emulated bucket.
+DRAIN_INTERVAL_SECONDS = 2.0
+POLL_SECONDS = 0.05
+
+SUCCEEDED = "succeeded"
+QUARANTINED = "quarantined"
+DUPLICATE = "duplicate"
+IGNORED = "ignored"
+FAILED = "failed"
+
+
+class OfflineRunError(RuntimeError):
+    """The run itself cannot go on (not a file's outcome); the message is one line."""
+
+
+def default_template() -> Path:
+    """The project's ``template.yaml``: beside the source tree, else in the working directory."""
+    beside_source = Path(__file__).resolve().parents[3] / "template.yaml"
+    if beside_source.is_file():
+        return beside_source
+    return Path.cwd() / "template.yaml"
+
+
+def default_model(out_dir: Path) -> Path | None:
+    """``DIR/model/model.tar.gz`` left by an earlier ``bookings demo``, if there is one."""
+    candidate = out_dir / "model" / MODEL_ARCHIVE
+    return candidate if candidate.is_file() else None
+
+
+@dataclass
+class StateTiming:
+    """One state of an execution: how many times it was entered and its total time."""
+
+    state: str
+    type: str
+    visits: int
+    seconds: float
+    failed: bool = False
+
+
+@dataclass
+class FileResult:
+    file: str
+    status: str
+    rows: int = 0
+    valid: int = 0
+    rejected: int = 0
+    delivered: int = 0
+    scored: int = 0
+    unscored: int = 0
+    duplicates: int = 0
+    key: str = ""
+    execution: str | None = None
+    seconds: float = 0.0
+    states: list[StateTiming] = field(default_factory=list)
+    error: str | None = None
+    quarantined: list[str] = field(default_factory=list)
+    exported_bookings: int = 0
+    exported_rejected: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["seconds"] = round(self.seconds, 3)
+        for state in document["states"]:
+            state["seconds"] = round(state["seconds"], 3)
+        return document
+
+
+@dataclass
+class RunResult:
+    out: Path
+    files: list[FileResult]
+    lake: dict[str, int]
+    catalog: Path | None
+    model: str | None
+    seconds: dict[str, float]
+
+    @property
+    def broken(self) -> bool:
+        return any(f.status == FAILED for f in self.files)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": [f.to_json() for f in self.files],
+            "lake": self.lake,
+            "out": str(self.out),
+            "catalog": str(self.catalog) if self.catalog else None,
+            "model": self.model,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+def summarise_states(outcome: ExecutionOutcome) -> list[StateTiming]:
+    """The states in the order first entered, with visit counts and total durations."""
+    timings: dict[str, StateTiming] = {}
+    for visit in outcome.states:
+        timing = timings.get(visit.name)
+        if timing is None:
+            timing = timings[visit.name] = StateTiming(visit.name, visit.state_type, 0, 0.0)
+        timing.visits += 1
+        timing.seconds += visit.seconds
+        timing.failed = timing.failed or visit.failed
+    return list(timings.values())
+
+
+def lake_counts(out_dir: Path) -> dict[str, int]:
+    """Rows per table of the offline lake (from the Parquet footers)."""
+    counts = {}
+    for table in (BOOKINGS_TABLE, REJECTED_TABLE):
+        directory = out_dir / "lake" / table
+        if any(directory.glob(f"{PARTITION_COLUMN}=*/*.parquet")):
+            dataset = pads.dataset(directory, format="parquet", partitioning="hive")
+            counts[table] = dataset.count_rows()
+        else:
+            counts[table] = 0
+    return counts
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+class OfflineSession:
+    """The emulated stack, the local model server and the output directory of one run."""
+
+    def __init__(
+        self,
+        out_dir: str | Path,
+        *,
+        model: str | Path | None = None,
+        progress: Progress | None = None,
+        template: str | Path | None = None,
+        overrides: dict[str, Any] | None = None,
+        drain_interval: float = DRAIN_INTERVAL_SECONDS,
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.model_path = Path(model) if model else default_model(self.out_dir)
+        self.progress = progress or SilentProgress()
+        self.template = Path(template) if template else default_template()
+        self.overrides = overrides or {}
+        self.drain_interval = drain_interval
+        self.ledger: Ledger | None = None
+        self.stack: EmulatedStack | None = None
+        self.exporter: LakeExporter | None = None
+        self.model_version: str | None = None
+        self._server: Any = None
+        self._logs = contextlib.ExitStack()
+        self.seconds: dict[str, float] = {}
+        # The command's own output: the session sends standard output to the functions' log.
+        self.stdout = sys.stdout
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def __enter__(self) -> OfflineSession:
+        started = time.perf_counter()
+        if not self.template.is_file():
+            raise OfflineRunError(f"{self.template}: template not found")
+        if self.model_path is not None and not self.model_path.exists():
+            raise OfflineRunError(f"{self.model_path}: model not found")
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OfflineRunError(f"{self.out_dir}: cannot create ({exc.strerror})") from None
+        self.ledger = Ledger.load(self.out_dir)
+        # The template's log level: the functions' logs are kept in DIR/logs/functions.log.
+        environment = {"POWERTOOLS_LOG_LEVEL": "INFO"}
+        try:
+            if self.model_path is not None:
+                environment.update(self._start_model_server())
+            log_path = self.out_dir / FUNCTION_LOG
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            sink = self._logs.enter_context(log_path.open("a", encoding="utf-8"))
+            self._logs.enter_context(captured_function_logs(sink))
+            stack = EmulatedStack(self.template, overrides=self.overrides, environment=environment)
+            stack.__enter__()
+            self.stack = stack
+            self.exporter = LakeExporter(stack, self.out_dir)
+        except (HarnessError, TemplateError) as exc:
+            self._stop()
+            raise OfflineRunError(_one_line(exc)) from None
+        except BaseException:
+            self._stop()
+            raise
+        self.seconds["start"] = time.perf_counter() - started
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop()
+
+    def _start_model_server(self) -> dict[str, str]:
+        from bookings.ml.server import start_server
+
+        try:
+            self._server, url = start_server(self.model_path)  # type: ignore[arg-type]
+        except Exception as exc:  # any failure to load the model ends the run with its reason
+            raise OfflineRunError(f"{self.model_path}: cannot serve the model: {_one_line(exc)}")
+        self.model_version = str(getattr(self._server.model, "model_version", "") or "") or None
+        return {"SAGEMAKER_RUNTIME_URL": url, "MODEL_ENDPOINT_NAME": LOCAL_ENDPOINT_NAME}
+
+    def _stop(self) -> None:
+        if self.stack is not None:
+            self.stack.__exit__(None, None, None)
+            self.stack = None
+        self._logs.close()
+        if self._server is not None:
+            from bookings.ml.server import stop_server
+
+            stop_server(self._server)
+            self._server = None
+
+    def _require_stack(self) -> EmulatedStack:
+        if self.stack is None or self.exporter is None or self.ledger is None:
+            raise OfflineRunError("the offline session is not started")
+        return self.stack
+
+    # -- one file -------------------------------------------------------------------------------
+    def _setting(self, name: str, default: str) -> str:
+        stack = self._require_stack()
+        for spec in stack.functions.values():
+            if spec.environment.get(name):
+                return spec.environment[name]
+        return default
+
+    def _seed_completed_claim(self, object_id: str, previous: dict[str, Any]) -> None:
+        """Put a completed file's claim back into the emulated idempotency table."""
+        from booking_core.aws.idempotency import IdempotencyStore
+
+        stack = self._require_stack()
+        table = self._setting("IDEMPOTENCY_TABLE", "")
+        if not table:
+            raise OfflineRunError("template: no function has IDEMPOTENCY_TABLE in its environment")
+        store = IdempotencyStore(stack.client("dynamodb"), table)
+        execution = str(previous.get("execution") or "earlier-run")
+        store.claim(object_id, execution)
+        store.complete(object_id, json.dumps(previous))
+
+    def process(self, path: str | Path) -> FileResult:
+        """Upload one file, run its execution to the end and export what it produced."""
+        from booking_core.aws.ingest import SourceObject
+
+        stack = self._require_stack()
+        assert self.exporter is not None and self.ledger is not None
+        path = Path(path)
+        started = time.perf_counter()
+        key = f"{INCOMING_PREFIX}{path.name}"
+        task = self.progress.start(path.name, total=None)
+        self.progress.update(task, stage="upload")
+        try:
+            stack.upload(path, key)
+        except OSError as exc:
+            raise OfflineRunError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        event = stack.object_created_event(key)
+        detail = event["detail"]["object"]
+        source = SourceObject(
+            bucket=stack.raw_bucket,
+            key=key,
+            etag=detail["etag"],
+            version_id=detail.get("version-id"),
+            size=detail["size"],
+        )
+        entry_key = ledger_key(stack.raw_bucket, key, detail["etag"])
+        previous = self.ledger.get(entry_key)
+        if previous is not None and self.ledger.completed(entry_key):
+            self._seed_completed_claim(source.object_id, previous)
+
+        if not any(pattern_matches(p, event) for p in stack.rule_patterns()):
+            result = FileResult(
+                file=str(path),
+                key=key,
+                status=IGNORED,
+                error=f"{path.name}: no EventBridge rule matches {key} (booking files end in "
+                ".csv, .csv.gz or .zip)",
+            )
+            self.progress.finish(task, IGNORED)
+            return result
+
+        name = stack.execution_name(key)
+        arn = stack.start_execution(event, name=name)
+        staging_prefix = f"{self._setting('STAGING_PREFIX', 'staging/')}{source.file_id}/"
+        writer = LakeWriter(self.out_dir, dedupe=True)
+        try:
+            outcome = self._follow(arn, task, staging_prefix, writer)
+            with stack.paused():
+                self.exporter.drain(writer)
+                self.exporter.expire_staging(staging_prefix)
+        finally:
+            writer.close()
+        result = self._result(path, key, outcome)
+        result.exported_bookings = writer.stats.bookings
+        result.exported_rejected = writer.stats.rejected
+        result.seconds = time.perf_counter() - started
+        if result.status == QUARANTINED:
+            result.quarantined = self._copy_quarantined(key)
+        if result.status in {SUCCEEDED, QUARANTINED}:
+            self.ledger.record(
+                entry_key,
+                {
+                    "file": str(path),
+                    "status": result.status,
+                    "execution": result.execution,
+                    "rows": result.rows,
+                    "valid": result.valid,
+                    "rejected": result.rejected,
+                    "delivered": result.delivered,
+                    "error": result.error,
+                    "processed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                },
+            )
+        self.progress.finish(task, self._finish_message(result))
+        return result
+
+    def _follow(
+        self, arn: str, task: int, staging_prefix: str, writer: LakeWriter
+    ) -> ExecutionOutcome:
+        """Wait for the execution, showing its stage and moving delivered records out as it
+        goes (so the emulated bucket holds only the chunks in flight)."""
+        stack = self._require_stack()
+        assert self.exporter is not None
+        sfn = stack.client("stepfunctions")
+        first_invocation = len(stack.invocations)
+        manifest_key = f"{staging_prefix}manifest.json"
+        chunks: int | None = None
+        last_drain = time.perf_counter()
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+            invocations = stack.invocations[first_invocation:]
+            if chunks is None and any(i[0] == "ValidateFunction" for i in invocations):
+                chunks = self._chunk_count(manifest_key)
+            if invocations:
+                stage = invocations[-1][0].removesuffix("Function")
+                total = 2 + 3 * chunks if chunks is not None else None
+                self.progress.update(task, completed=len(invocations), total=total, stage=stage)
+            if time.perf_counter() - last_drain >= self.drain_interval:
+                with stack.paused():
+                    self.exporter.drain(writer)
+                    self.exporter.expire_staging(staging_prefix)
+                last_drain = time.perf_counter()
+            time.sleep(POLL_SECONDS)
+        return stack.wait(arn)
+
+    def _chunk_count(self, manifest_key: str) -> int | None:
+        stack = self._require_stack()
+        try:
+            body = stack.client("s3").get_object(Bucket=stack.lake_bucket, Key=manifest_key)
+        except Exception:  # no manifest: Validate failed, the file goes to quarantine
+            return 0
+        return len(json.loads(body["Body"].read()).get("chunk_keys", []))
+
+    def _result(self, path: Path, key: str, outcome: ExecutionOutcome) -> FileResult:
+        output = outcome.output if isinstance(outcome.output, dict) else {}
+        result = FileResult(
+            file=str(path),
+            key=key,
+            status=FAILED,
+            execution=outcome.name,
+            states=summarise_states(outcome),
+        )
+        visited = set(outcome.visited())
+        if outcome.succeeded and output.get("status") == DUPLICATE:
+            result.status = DUPLICATE
+            previous = output.get("claim_status")
+            result.error = None if previous is None else f"already processed ({previous.lower()})"
+        elif outcome.succeeded and output.get("status") == "completed":
+            result.status = SUCCEEDED
+            for name in ("rows", "valid", "rejected", "delivered", "scored", "unscored"):
+                setattr(result, name, int(output.get(name) or 0))
+            result.duplicates = int(output.get("duplicates") or 0)
+        elif "QuarantineFile" in visited:
+            result.status = QUARANTINED
+            result.error = _one_line(outcome.cause or outcome.error or "quarantined")
+        else:
+            result.error = _one_line(
+                f"execution {outcome.name} ended {outcome.status}: "
+                f"{outcome.error or ''} {outcome.cause or ''}"
+            )
+        return result
+
+    def _copy_quarantined(self, key: str) -> list[str]:
+        assert self.exporter is not None
+        prefix = self._setting("QUARANTINE_PREFIX", "quarantine/")
+        quarantine_key = f"{prefix}files/{key}"
+        stack = self._require_stack()
+        existing = set(
+            item["Key"]
+            for page in stack.client("s3")
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=stack.lake_bucket, Prefix=quarantine_key)
+            for item in page.get("Contents", [])
+        )
+        copied = self.exporter.copy_quarantined(
+            quarantine_key if quarantine_key in existing else None,
+            f"{quarantine_key}.error.json" if f"{quarantine_key}.error.json" in existing else None,
+        )
+        return [str(p) for p in copied]
+
+    @staticmethod
+    def _finish_message(result: FileResult) -> str:
+        if result.status == SUCCEEDED:
+            return f"{SUCCEEDED}: {result.delivered:,} delivered, {result.rejected:,} rejected"
+        return result.status
+
+    # -- the lake -------------------------------------------------------------------------------
+    def build_catalog(self) -> Path | None:
+        """``DIR/catalog.duckdb`` with the Glue tables (and the KPI views) over the lake."""
+        from bookings.lake import build_catalog
+
+        if not (self.out_dir / "lake").is_dir():
+            (self.out_dir / "lake" / BOOKINGS_TABLE).mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        path = build_catalog(self.out_dir)
+        self.seconds["catalog"] = self.seconds.get("catalog", 0.0) + time.perf_counter() - started
+        return path
+
+
+def run_files(
+    files: list[str | Path],
+    out_dir: str | Path,
+    *,
+    model: str | Path | None = None,
+    progress: Progress | None = None,
+    overrides: dict[str, Any] | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> RunResult:
+    """Run every file through the offline stack into ``out_dir`` (see the module docstring)."""
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        raise OfflineRunError(f"{missing[0]}: no such file")
+    out = Path(out_dir)
+    started = time.perf_counter()
+    results: list[FileResult] = []
+    with OfflineSession(out, model=model, progress=progress, overrides=overrides) as session:
+        for path in files:
+            result = session.process(path)
+            results.append(result)
+            if on_file is not None:
+                on_file(result)
+        catalog = session.build_catalog()
+        seconds = dict(session.seconds)
+        model_version = session.model_version
+    seconds["files"] = sum(r.seconds for r in results)
+    seconds["total"] = time.perf_counter() - started
+    return RunResult(
+        out=out,
+        files=results,
+        lake=lake_counts(out),
+        catalog=catalog,
+        model=model_version,
+        seconds=seconds,
+    )
+
+
+__all__ = [
+    "CATALOG_FILE",
+    "DUPLICATE",
+    "FAILED",
+    "IGNORED",
+    "QUARANTINED",
+    "QUARANTINE_DIR",
+    "SUCCEEDED",
+    "FileResult",
+    "OfflineRunError",
+    "OfflineSession",
+    "RunResult",
+    "lake_counts",
+    "run_files",
+]

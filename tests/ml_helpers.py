@@ -1,0 +1,24 @@
+"""Helpers of the model tests: generated bookings, enriched, and a small trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bookings.generator import generate_rows
+from bookings.ml.data import enrich_typed_rows, training_set
+from bookings.ml.packaging import WrittenModel, save_training
+from bookings.ml.training import TrainingOptions, TrainingResult, train_model
+
+
+def enriched_bookings(n: int, seed: int) -> list[dict[str, Any]]:
+    return list(enrich_typed_rows(generate_rows(n, seed), source_file=f"generated-{seed}"))
+
+
+def train_small_model(
+    out_dir: Path, n: int = 4000, seed: int = 5, tiers: bool = False
+) -> tuple[TrainingResult, WrittenModel]:
+    labelled = training_set(enriched_bookings(n, seed))
+    result = train_model(labelled.frame, TrainingOptions(compare_tiers=tiers, seed=seed))
+    written = save_training(result, out_dir, {"rows_read": n})
+    return result, written

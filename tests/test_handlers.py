@@ -1,0 +1,298 @@
+"""Each Lambda handler against moto, driven by its sample event from events/ (the files
+``sam local invoke -e`` takes), with the environment template.yaml gives it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from booking_core.schema import RejectedRow, ScoredBooking
+
+from bookings.offline.harness import EmulatedStack, LambdaInvocationError
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+CLEAN = ROOT / "data" / "sample_bookings.csv"
+DIRTY = ROOT / "data" / "sample_dirty.csv"
+
+pytestmark = pytest.mark.slow
+
+
+def sample_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[EmulatedStack]:
+    with EmulatedStack(ROOT / "template.yaml", overrides={"ChunkSize": 400}) as emulated:
+        yield emulated
+
+
+def object_created(stack: EmulatedStack, path: Path, key: str) -> dict[str, Any]:
+    """events/validate.json, pointed at ``path`` uploaded to the emulated raw bucket."""
+    stack.upload(path, key)
+    head = stack.client("s3").head_object(Bucket=stack.raw_bucket, Key=key)
+    event = sample_event("validate")
+    event["detail"]["bucket"]["name"] = stack.raw_bucket
+    event["detail"]["object"].update(
+        key=key,
+        size=head["ContentLength"],
+        etag=head["ETag"].strip('"'),
+        **{"version-id": head["VersionId"]},
+    )
+    return event
+
+
+@pytest.fixture(scope="module")
+def validated(stack: EmulatedStack) -> dict[str, Any]:
+    event = object_created(stack, DIRTY, "incoming/bookings_2024-05-17.csv")
+    return dict(stack.invoke("ValidateFunction", {"event": event, "execution": "exec-1"}))
+
+
+def test_every_function_has_its_sample_event_and_an_empty_requirements_file(
+    stack: EmulatedStack,
+) -> None:
+    assert len(stack.functions) == 10
+    for spec in stack.functions.values():
+        assert (EVENTS / f"{spec.code_dir.name}.json").is_file(), spec.logical_id
+        assert (spec.code_dir / "app.py").is_file()
+        assert (spec.code_dir / "requirements.txt").read_text().strip() == ""
+
+
+def test_validate_stages_chunks_and_quarantines_rejected_rows(
+    stack: EmulatedStack, validated: dict[str, Any]
+) -> None:
+    assert validated["duplicate"] is False
+    assert validated["rows"] == validated["valid"] + validated["rejected"]
+    assert validated["rejected"] > 0
+    assert validated["booking_date"] == "2024-05-17"  # from the key
+    assert validated["chunk_count"] == len(validated["chunk_keys"]) == -(-validated["valid"] // 400)
+    staged = stack.read_json_lines(validated["chunk_keys"][0])
+    assert len(staged) == 400
+    assert set(staged[0]) == {"row_number", "values", "is_duplicate"}
+    rejected = stack.read_json_lines(validated["rejected_key"])
+    assert len(rejected) == validated["rejected"]
+    for row in rejected:
+        RejectedRow.model_validate(row)
+    manifest = json.loads(
+        stack.client("s3")
+        .get_object(Bucket=stack.lake_bucket, Key=validated["manifest_key"])["Body"]
+        .read()
+    )
+    assert manifest["chunk_keys"] == validated["chunk_keys"]
+    # The payload stays far below the 256 KB state limit (claim check: keys, never rows).
+    assert len(json.dumps(validated)) < 16_000
+
+
+def test_validate_claims_the_object_once(stack: EmulatedStack, validated: dict[str, Any]) -> None:
+    event = sample_event("validate")
+    event["detail"]["bucket"]["name"] = validated["bucket"]
+    event["detail"]["object"].update(
+        key=validated["key"], etag=validated["etag"], **{"version-id": validated["version_id"]}
+    )
+    again = stack.invoke("ValidateFunction", {"event": event, "execution": "exec-2"})
+    assert again["duplicate"] is True
+    assert again["claimed_by"] == "exec-1"
+    # A retried task of the claiming execution runs again.
+    retried = stack.invoke("ValidateFunction", {"event": event, "execution": "exec-1"})
+    assert retried["duplicate"] is False
+
+
+def test_validate_names_an_unreadable_file_and_an_invalid_event(
+    stack: EmulatedStack, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(LambdaInvocationError) as raised:
+        stack.invoke("ValidateFunction", object_created(stack, empty, "incoming/empty.csv"))
+    assert raised.value.error_type == "UnreadableFile"
+    assert "incoming/empty.csv" in raised.value.error_message
+    with pytest.raises(LambdaInvocationError) as raised:
+        stack.invoke("ValidateFunction", {"detail-type": "Object Created"})
+    assert raised.value.error_type == "InvalidEvent"
+
+
+def chunk_event(name: str, validated: dict[str, Any]) -> dict[str, Any]:
+    event = sample_event(name)
+    event.update(
+        chunk_key=validated["chunk_keys"][0],
+        source_file=validated["source_file"],
+        ingested_at=validated["ingested_at"],
+        booking_date=validated["booking_date"],
+    )
+    return event
+
+
+def test_enrich_score_and_deliver_a_chunk(stack: EmulatedStack, validated: dict[str, Any]) -> None:
+    enriched = stack.invoke("EnrichFunction", chunk_event("enrich", validated))
+    assert enriched["records"] == 400
+    assert enriched["enriched_key"].endswith("/enriched/chunk-00001.jsonl")
+
+    score_event = {**chunk_event("score", validated), **enriched}
+    scored = stack.invoke("ScoreFunction", score_event)
+    assert (scored["scored"], scored["unscored"]) == (0, 400)  # no endpoint configured
+    records = stack.read_json_lines(scored["scored_key"])
+    for record in records:
+        ScoredBooking.model_validate(record)
+    assert records[0]["booking_id"] != records[1]["booking_id"]
+    assert records[0]["booking_date"] == "2024-05-17"
+
+    deliver_event = {**sample_event("deliver"), **score_event, **scored}
+    delivered = stack.invoke("DeliverFunction", deliver_event)
+    assert delivered["delivered"] == 400
+    curated = [
+        r
+        for r in stack.read_json_lines("curated/bookings/")
+        if r["source_file"] == validated["source_file"]
+    ]
+    assert sorted(r["row_number"] for r in curated) == sorted(r["row_number"] for r in records)
+
+
+def test_finalize_reconciles_from_the_receipts_and_publishes_the_event(
+    stack: EmulatedStack,
+) -> None:
+    event = object_created(stack, CLEAN, "incoming/finalize.csv")
+    file = stack.invoke("ValidateFunction", {"event": event, "execution": "exec-final"})
+    finalize = sample_event("finalize_file")
+    finalize["file"] = file
+    with pytest.raises(LambdaInvocationError) as raised:
+        stack.invoke("FinalizeFileFunction", finalize)
+    assert raised.value.error_type == "ReconciliationError"
+    assert "no delivery receipt" in raised.value.error_message
+
+    for chunk_key in file["chunk_keys"]:
+        item = {**chunk_event("enrich", file), "chunk_key": chunk_key}
+        item = {**item, **stack.invoke("EnrichFunction", item)}
+        item = {**item, **stack.invoke("ScoreFunction", item)}
+        stack.invoke("DeliverFunction", item)
+
+    sqs = stack.client("sqs")
+    url = sqs.create_queue(QueueName="file-processed")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events = stack.client("events")
+    events.put_rule(
+        Name="file-processed", EventPattern=json.dumps({"source": ["airline.bookings"]})
+    )
+    events.put_targets(Rule="file-processed", Targets=[{"Id": "inbox", "Arn": arn}])
+
+    summary = stack.invoke("FinalizeFileFunction", finalize)
+    assert summary["delivered"] == summary["valid"] == file["valid"]
+    assert summary["rows"] == summary["valid"] + summary["rejected"]
+    table = stack.resource_name("IdempotencyTable")
+    item = stack.client("dynamodb").get_item(
+        TableName=table, Key={"object_id": {"S": file["object_id"]}}
+    )["Item"]
+    assert item["status"]["S"] == "COMPLETED"
+    messages = sqs.receive_message(QueueUrl=url).get("Messages", [])
+    assert len(messages) == 1
+    published = json.loads(messages[0]["Body"])
+    assert published["detail-type"] == "File Processed"
+    assert published["detail"]["delivered"] == summary["delivered"]
+
+
+def test_start_and_check_crawler(stack: EmulatedStack) -> None:
+    started = stack.invoke("StartCrawlerFunction", sample_event("start_crawler"))
+    assert started["start_status"] == "STARTED"
+    again = stack.invoke("StartCrawlerFunction", sample_event("start_crawler"))
+    assert again["start_status"] == "ALREADY_RUNNING"
+    # The harness ends the crawl when the crawler is polled.
+    checked = stack.invoke("CheckCrawlerFunction", sample_event("check_crawler"))
+    assert checked["state"] == "READY"
+    assert checked["last_crawl_status"] == "COMPLETED"
+    assert checked["polls"] == 1
+
+
+def test_refresh_spice_is_a_no_op_without_quicksight_and_refreshes_with_it(
+    stack: EmulatedStack,
+) -> None:
+    assert stack.invoke("RefreshSpiceFunction", sample_event("refresh_spice")) == {
+        "status": "disabled",
+        "started": [],
+        "skipped": [],
+    }
+    stack.extra_environment["QUICKSIGHT_DATASET_IDS"] = "bookings,kpis"
+    try:
+        refreshed = stack.invoke("RefreshSpiceFunction", sample_event("refresh_spice"))
+    finally:
+        del stack.extra_environment["QUICKSIGHT_DATASET_IDS"]
+    assert [s["dataset_id"] for s in refreshed["started"]] == ["bookings", "kpis"]
+    assert len({s["ingestion_id"] for s in refreshed["started"]}) == 2
+
+
+def test_quarantine_copies_reports_alerts_and_releases_the_claim(
+    stack: EmulatedStack, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\x00\x01 not a csv")
+    created = object_created(stack, broken, "incoming/quarantine_me.csv")
+    event = sample_event("quarantine_file")
+    event["detail"] = created["detail"]
+    result = stack.invoke("QuarantineFileFunction", event)
+    assert result["error"] == "UnreadableFile"
+    assert result["reason"].startswith("UnreadableFile: ")
+    assert "missing required column(s): route" in result["reason"]
+    s3 = stack.client("s3")
+    copy_ = s3.get_object(Bucket=stack.lake_bucket, Key=result["quarantine_key"])
+    assert copy_["Body"].read() == broken.read_bytes()
+    report = json.loads(
+        s3.get_object(Bucket=stack.lake_bucket, Key=result["report_key"])["Body"].read()
+    )
+    assert report["execution"] == event["execution"]
+    assert result["alert_message_id"]
+    table = stack.resource_name("IdempotencyTable")
+    object_id = (
+        f"{stack.raw_bucket}/incoming/quarantine_me.csv#{created['detail']['object']['etag']}"
+    )
+    item = stack.client("dynamodb").get_item(TableName=table, Key={"object_id": {"S": object_id}})[
+        "Item"
+    ]
+    assert item["status"]["S"] == "FAILED"
+
+
+def api_event(body: Any) -> dict[str, Any]:
+    event = sample_event("ingest_api")
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    return event
+
+
+def test_ingest_api_accepts_valid_bookings(stack: EmulatedStack) -> None:
+    response = stack.invoke("IngestApiFunction", sample_event("ingest_api"))
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert [a["index"] for a in body["accepted"]] == [0, 1]
+    ids = {a["booking_id"] for a in body["accepted"]}
+    delivered = [r for r in stack.read_json_lines("curated/bookings/") if r["booking_id"] in ids]
+    assert len(delivered) == 2
+    for record in delivered:
+        ScoredBooking.model_validate(record)
+        assert record["source_file"].startswith("api")
+
+
+def test_ingest_api_refuses_invalid_bookings_with_their_reasons(stack: EmulatedStack) -> None:
+    good = json.loads(sample_event("ingest_api")["body"])[0]
+    bad = copy.deepcopy(good)
+    bad["num_passengers"] = 42
+    response = stack.invoke("IngestApiFunction", api_event([good, bad, "text", {"seat": 1}]))
+    assert response["statusCode"] == 400
+    rejected = json.loads(response["body"])["rejected"]
+    assert [r["index"] for r in rejected] == [1, 2, 3]
+    assert any(reason.startswith("num_passengers:") for reason in rejected[0]["reasons"])
+    assert rejected[1]["reasons"] == ["booking:not_an_object"]
+    assert rejected[2]["reasons"] == ["seat:unknown_field"]
+    assert json.loads(response["body"])["accepted"] == []
+
+
+def test_ingest_api_limits(stack: EmulatedStack) -> None:
+    good = json.loads(sample_event("ingest_api")["body"])[0]
+    assert stack.invoke("IngestApiFunction", api_event([good] * 501))["statusCode"] == 413
+    assert stack.invoke("IngestApiFunction", api_event("{not json"))["statusCode"] == 400
+    assert stack.invoke("IngestApiFunction", api_event([]))["statusCode"] == 400
+    single = stack.invoke("IngestApiFunction", api_event(good))
+    assert single["statusCode"] == 200
