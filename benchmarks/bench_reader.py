@@ -148,6 +148,7 @@ def run(rows: int = DEFAULT_ROWS) -> dict[str, Any]:
         },
         "c_project_validate_enrich_jsonl": {
             "seconds": round(project_seconds, 2),
+            "cpu_seconds": round(project["cpu_seconds"], 2),
             "rows_per_s": round(project["rows"] / project_seconds),
             "valid": project["valid"],
             "rejected": project["rejected"],

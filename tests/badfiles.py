@@ -164,7 +164,7 @@ def _utf8_with_late_latin1() -> BadFile:
         text.encode("latin-1"),
         rows=1101,
         valid=1101,
-        encoding="utf-8, cp1252 from byte",
+        encoding="latin-1",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -296,6 +297,13 @@ def test_booking_id_is_deterministic_and_distinct() -> None:
     assert enrich(row_number=7)["booking_id"] == booking_id("s3://raw/incoming/a.csv#etag1", 7)
     ids = {booking_id("a.csv", n) for n in range(1, 20_001)}
     assert len(ids) == 20_000
+
+
+def test_booking_ids_of_one_file_share_a_source_key_and_sort_by_row() -> None:
+    first, second = booking_id("s3://raw/a.csv#e1", 9), booking_id("s3://raw/a.csv#e1", 10)
+    assert re.fullmatch(r"[0-9a-f]{12}-\d{8}", first)
+    assert first[:12] == second[:12] != booking_id("s3://raw/a.csv#e2", 9)[:12]
+    assert first < second
 
 
 def test_carries_source_fields_context_and_duplicate_flag() -> None:

@@ -155,18 +155,7 @@ def test_resolve_lake_accepts_the_lake_dir_or_its_parent(tmp_path: Path, built) 
 @pytest.mark.slow
 def test_the_lake_is_much_smaller_than_the_csv(tmp_path: Path) -> None:
     # Big enough for full row groups: small files are mostly Parquet footers.
-    built = build_lake(tmp_path, rows_per_file=20_000, dirty=0.01)
+    built = build_lake(tmp_path, rows_per_file=50_000, dirty=0.01)
     files = list((built.root / "lake").rglob("*.parquet"))
     lake_bytes = sum(p.stat().st_size for p in files)
-    # booking_id is 80 random bits per row (a hash): about 17% of the CSV on its own, whatever
-    # the encoding. Every other column together stays under a quarter of the CSV.
-    id_bytes = 0
-    for path in files:
-        metadata = pq.read_metadata(path)
-        names = metadata.schema.to_arrow_schema().names
-        if "booking_id" in names:
-            index = names.index("booking_id")
-            for group in range(metadata.num_row_groups):
-                id_bytes += metadata.row_group(group).column(index).total_compressed_size
-    assert lake_bytes < 0.45 * built.csv_bytes, (lake_bytes, built.csv_bytes)
-    assert lake_bytes - id_bytes < 0.25 * built.csv_bytes, (lake_bytes, id_bytes, built.csv_bytes)
+    assert lake_bytes < 0.25 * built.csv_bytes, (lake_bytes, built.csv_bytes)

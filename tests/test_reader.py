@@ -105,7 +105,7 @@ def test_cp1252_punctuation_and_late_latin1_bytes_are_decoded() -> None:
     assert _values(outcomes)[4]["booking_origin"] == "Côte d’Ivoire"
     outcomes, summary = _read(next(b for b in CORPUS if b.name == "late_latin1.csv").data)
     assert _values(outcomes)[-1]["booking_origin"] == "Réunion"
-    assert summary.encoding.startswith("utf-8, cp1252 from byte ")
+    assert summary.encoding == "latin-1"  # only ASCII came before the first Latin-1 byte
 
 
 def test_mangled_characters_are_kept_as_they_are() -> None:
@@ -240,3 +240,14 @@ def test_arbitrary_bytes_after_a_valid_header_reconcile(data: bytes) -> None:
 @given(CSVISH, st.sampled_from(["utf-8", "utf-16", "latin-1"]))
 def test_csv_like_text_after_a_valid_header_reconciles(text: str, encoding: str) -> None:
     _reconciles((",".join(HEADER) + "\n" + text).encode(encoding))
+
+
+def test_a_utf8_file_with_latin1_bytes_later_says_so() -> None:
+    row = [*GOOD_ROWS[0][:8], "Curaçao", *GOOD_ROWS[0][9:]]
+    utf8 = csv_text([row] * 1100, final_newline=True).encode("utf-8")
+    late = csv_text([GOOD_ROWS[1]], header=[]).lstrip("\r\n").encode("latin-1")
+    outcomes, summary = _read(utf8 + late)
+    values = _values(outcomes)
+    assert values[0]["booking_origin"] == "Curaçao"
+    assert values[-1]["booking_origin"] == "Réunion"
+    assert summary.encoding == f"utf-8, cp1252 from byte {len(utf8) + late.index(b'\xe9')}"

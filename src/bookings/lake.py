@@ -15,10 +15,11 @@ Layout under ``DIR`` (the contract shared by the offline stack, the report and `
 
 Files are dictionary-encoded and zstd-compressed, written in row groups so memory stays
 constant however many rows stream through; within a row group bookings are ordered by route and
-booking origin (route-derived columns then compress to runs). Every writer run adds new ``part-<run>-*.parquet``
-files and never rewrites existing ones; with ``dedupe=True`` it skips bookings whose
-``booking_id`` (and rejected rows whose ``source_file`` + ``row_number``) are already in the lake
-or already written by this run, so processing the same file twice adds nothing.
+booking origin (route-derived columns then compress to runs). Every writer run adds new
+``part-<run>.parquet`` files and never rewrites existing ones; with ``dedupe=True`` it skips
+bookings whose ``booking_id`` (and rejected rows whose ``source_file`` + ``row_number``) are
+already in the lake or already written by this run, so processing the same file twice adds
+nothing.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ CATALOG_FILE = "catalog.duckdb"
 DEFAULT_ROW_GROUP_ROWS = 131_072
 _INT32_MAX = 2**31 - 1
 # Columns whose values are (nearly) all distinct: a dictionary would only add a page.
-UNIQUE_VALUE_COLUMNS = frozenset({"booking_id", "raw", "message"})
+UNIQUE_VALUE_COLUMNS = frozenset({"booking_id", "row_number", "raw", "message"})
 CLUSTER_COLUMNS = ("route", "booking_origin")
 
 
@@ -213,7 +214,7 @@ class _TableWriter:
                 part.path,
                 self.schema,
                 compression="zstd",
-                compression_level=3,
+                compression_level=9,
                 use_dictionary=self.dictionary_columns,
                 write_statistics=True,
             )

@@ -58,7 +58,8 @@ WEEKEND_DAYS: Final = frozenset({"Sat", "Sun"})
 # Service tiers by the number of extra services (baggage, seat, meals).
 SERVICE_TIERS_BY_EXTRAS: Final = ("Basic", "Pro", "Pro", "Premium")
 
-BOOKING_ID_HEX_CHARS: Final = 20
+# 12 hex characters (48 bits) tell apart millions of source files; the row number does the rest.
+SOURCE_KEY_HEX_CHARS: Final = 12
 
 
 class ValidRowLike(Protocol):
@@ -119,9 +120,18 @@ def service_tier(extra_services: int) -> str:
 
 
 def booking_id(source_file: str, row_number: int) -> str:
-    """Deterministic id: the same row of the same source always gets the same id."""
-    digest = hashlib.blake2b(f"{source_file}\x1f{row_number}".encode(), digest_size=16)
-    return digest.hexdigest()[:BOOKING_ID_HEX_CHARS]
+    """Deterministic id: a key of the source identity, then the row number.
+
+    The same row of the same source always gets the same id; ids of one file share their prefix
+    and count up, which keeps the column small in the Parquet lake.
+    """
+    return f"{source_key(source_file)}-{row_number:08d}"
+
+
+@cache
+def source_key(source_file: str) -> str:
+    digest = hashlib.blake2b(source_file.encode(), digest_size=8)
+    return digest.hexdigest()[:SOURCE_KEY_HEX_CHARS]
 
 
 @cache

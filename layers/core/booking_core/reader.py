@@ -101,6 +101,8 @@ class _Decoder:
         self.encoding = encoding
         self._offset = 0
         self._fallback_at: int | None = None
+        self._non_ascii_seen = False
+        self._fallback_label = "cp1252"
         if encoding in ("utf-8", "utf-8-sig"):
             self._utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder(encoding)()
             self._other: codecs.IncrementalDecoder | None = None
@@ -115,6 +117,9 @@ class _Decoder:
     def label(self) -> str:
         if self._fallback_at is None:
             return self.encoding
+        if not self._non_ascii_seen:
+            # Only ASCII came before: the whole file is 8-bit (ASCII reads the same in both).
+            return self._fallback_label
         return f"{self.encoding}, cp1252 from byte {self._fallback_at}"
 
     def decode(self, data: bytes, final: bool = False) -> str:
@@ -123,15 +128,23 @@ class _Decoder:
         if self._utf8 is not None:
             pending = self._utf8.getstate()[0]
             try:
-                return self._utf8.decode(data, final)
+                text = self._utf8.decode(data, final)
             except UnicodeDecodeError as exc:
                 # Bytes that are not UTF-8: the rest of the file is CP1252 (a re-saved
                 # Latin-1 file often starts with pure ASCII).
                 whole = pending + data
                 self._fallback_at = start - len(pending) + exc.start
                 self._utf8 = None
+                if not whole[: exc.start].isascii():
+                    self._non_ascii_seen = True
+                rest = whole[exc.start :]
+                if not any(0x80 <= byte <= 0x9F for byte in rest):
+                    self._fallback_label = "latin-1"
                 head = whole[: exc.start].decode(self.encoding, errors="replace")
-                return head + decode_cp1252(whole[exc.start :])
+                return head + decode_cp1252(rest)
+            if not self._non_ascii_seen and not data.isascii():
+                self._non_ascii_seen = True
+            return text
         if self._other is not None:
             return self._other.decode(data, final)
         return decode_cp1252(data)

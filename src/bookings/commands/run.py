@@ -1,4 +1,4 @@
-"""``bookings run FILE... --out DIR``: the whole pipeline on this machine, as a user would run it."""
+"""``bookings run FILE... --out DIR``: the whole pipeline on this machine, as a user runs it."""
 
 from __future__ import annotations
 

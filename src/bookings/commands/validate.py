@@ -138,9 +138,11 @@ def _write_outputs(
     ):
         write_valid = enriched.write
         write_rejected = rejected.write
+        dumps = orjson.dumps
+        newline = orjson.OPT_APPEND_NEWLINE
         for kind, record in processing:
             if kind == "valid":
-                write_valid(dumps_line(record))
+                write_valid(dumps(record, option=newline))
             else:
                 write_rejected(dumps_line(record))
     outputs = {

@@ -49,6 +49,8 @@ INCOMING_PREFIX = "incoming/"
 # How often the wait loop moves delivered records out of the emulated bucket.
 DRAIN_INTERVAL_SECONDS = 2.0
 POLL_SECONDS = 0.05
+# Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
+EXPORT_ROW_GROUP_ROWS = 16_384
 
 SUCCEEDED = "succeeded"
 QUARANTINED = "quarantined"
@@ -240,7 +242,9 @@ class OfflineSession:
         try:
             self._server, url = start_server(self.model_path)  # type: ignore[arg-type]
         except Exception as exc:  # any failure to load the model ends the run with its reason
-            raise OfflineRunError(f"{self.model_path}: cannot serve the model: {_one_line(exc)}")
+            raise OfflineRunError(
+                f"{self.model_path}: cannot serve the model: {_one_line(exc)}"
+            ) from None
         self.model_version = str(getattr(self._server.model, "model_version", "") or "") or None
         return {"SAGEMAKER_RUNTIME_URL": url, "MODEL_ENDPOINT_NAME": LOCAL_ENDPOINT_NAME}
 
@@ -286,7 +290,8 @@ class OfflineSession:
         from booking_core.aws.ingest import SourceObject
 
         stack = self._require_stack()
-        assert self.exporter is not None and self.ledger is not None
+        assert self.exporter is not None
+        assert self.ledger is not None
         path = Path(path)
         started = time.perf_counter()
         key = f"{INCOMING_PREFIX}{path.name}"
@@ -324,7 +329,7 @@ class OfflineSession:
         name = stack.execution_name(key)
         arn = stack.start_execution(event, name=name)
         staging_prefix = f"{self._setting('STAGING_PREFIX', 'staging/')}{source.file_id}/"
-        writer = LakeWriter(self.out_dir, dedupe=True)
+        writer = LakeWriter(self.out_dir, dedupe=True, row_group_rows=EXPORT_ROW_GROUP_ROWS)
         try:
             outcome = self._follow(arn, task, staging_prefix, writer)
             with stack.paused():
@@ -426,13 +431,13 @@ class OfflineSession:
         prefix = self._setting("QUARANTINE_PREFIX", "quarantine/")
         quarantine_key = f"{prefix}files/{key}"
         stack = self._require_stack()
-        existing = set(
+        existing = {
             item["Key"]
             for page in stack.client("s3")
             .get_paginator("list_objects_v2")
             .paginate(Bucket=stack.lake_bucket, Prefix=quarantine_key)
             for item in page.get("Contents", [])
-        )
+        }
         copied = self.exporter.copy_quarantined(
             quarantine_key if quarantine_key in existing else None,
             f"{quarantine_key}.error.json" if f"{quarantine_key}.error.json" in existing else None,
