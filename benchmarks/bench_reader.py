@@ -49,20 +49,20 @@ def bench_file(rows: int) -> Path:
     return path
 
 
-def pandas_floor(path: Path) -> tuple[float, int]:
+def pandas_floor(path: Path) -> tuple[float, float, int]:
     import pandas as pd
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     frame = pd.read_csv(path, encoding="latin-1")
-    return time.perf_counter() - started, len(frame)
+    return time.perf_counter() - started, time.process_time() - cpu_started, len(frame)
 
 
-def pydantic_naive(path: Path) -> tuple[float, int, int]:
+def pydantic_naive(path: Path) -> tuple[float, float, int, int]:
     from booking_core.schema import BookingSource
     from pydantic import ValidationError
 
     valid = invalid = 0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with open(path, encoding="latin-1", newline="") as handle:
         for row in csv.DictReader(handle):
             try:
@@ -70,7 +70,7 @@ def pydantic_naive(path: Path) -> tuple[float, int, int]:
                 valid += 1
             except ValidationError:
                 invalid += 1
-    return time.perf_counter() - started, valid, invalid
+    return time.perf_counter() - started, time.process_time() - cpu_started, valid, invalid
 
 
 def project_pipeline(path: Path) -> dict[str, Any]:
@@ -123,12 +123,49 @@ def _child(path: str, out_dir: str) -> None:
     print(json.dumps(report))
 
 
+def cpu_breakdown(path: Path) -> dict[str, float]:
+    """CPU seconds of the project's path cut at each stage (cumulative), outputs discarded."""
+    from booking_core.pipeline import process_stream, validate_stream
+    from booking_core.reader import open_booking_csv
+
+    class Discard:
+        def write(self, data: bytes) -> int:
+            return len(data)
+
+    def reading() -> None:
+        with path.open("rb") as stream:
+            for _ in open_booking_csv(stream, str(path)).csv_reader():
+                pass
+
+    def validating() -> None:
+        with path.open("rb") as stream:
+            for _ in validate_stream(stream, source_file=str(path)):
+                pass
+
+    def enriching_to_json() -> None:
+        with path.open("rb") as stream:
+            run = process_stream(stream, source_file=str(path), booking_date=date(2026, 11, 24))
+            run.write_jsonl(Discard(), Discard())
+
+    stages = {}
+    for name, stage in (
+        ("read_csv", reading),
+        ("read_validate", validating),
+        ("read_validate_enrich_json", enriching_to_json),
+    ):
+        started = time.process_time()
+        stage()
+        stages[name] = round(time.process_time() - started, 2)
+    return stages
+
+
 def run(rows: int = DEFAULT_ROWS) -> dict[str, Any]:
     path = bench_file(rows)
     project = project_pipeline(path)
-    pandas_seconds, pandas_rows = pandas_floor(path)
-    pydantic_seconds, pydantic_valid, pydantic_invalid = pydantic_naive(path)
+    pandas_seconds, pandas_cpu_seconds, pandas_rows = pandas_floor(path)
+    pydantic_seconds, pydantic_cpu_seconds, pydantic_valid, pydantic_invalid = pydantic_naive(path)
     project_seconds = project["seconds"]
+    stages = cpu_breakdown(path)
     speedup = pydantic_seconds / project_seconds
     slowdown = project_seconds / pandas_seconds
     return {
@@ -138,10 +175,12 @@ def run(rows: int = DEFAULT_ROWS) -> dict[str, Any]:
         f"Python {platform.python_version()}",
         "a_pandas_read_csv": {
             "seconds": round(pandas_seconds, 2),
+            "cpu_seconds": round(pandas_cpu_seconds, 2),
             "rows_per_s": round(pandas_rows / pandas_seconds),
         },
         "b_pydantic_dictreader": {
             "seconds": round(pydantic_seconds, 2),
+            "cpu_seconds": round(pydantic_cpu_seconds, 2),
             "rows_per_s": round(rows / pydantic_seconds),
             "valid": pydantic_valid,
             "invalid": pydantic_invalid,
@@ -156,6 +195,9 @@ def run(rows: int = DEFAULT_ROWS) -> dict[str, Any]:
             "peak_rss_mb": project["peak_rss_mb"],
             "output_mb": project["output_mb"],
         },
+        # Cumulative CPU seconds of (c) cut after each stage, in this process, output discarded;
+        # (c)'s own cpu_seconds adds writing the files.
+        "c_cpu_seconds_by_stage": stages,
         "c_speedup_over_b": round(speedup, 2),
         "c_slowdown_vs_a": round(slowdown, 2),
         "targets": {

@@ -90,6 +90,17 @@ def test_distance_is_symmetric_and_rounded() -> None:
     assert round(there, 1) == there
 
 
+def test_airports_closed_since_the_reference_data_are_still_known() -> None:
+    # Phnom Penh (PNH) and Siem Reap (REP) closed after the public file was made.
+    for route, city in (("PNHSYD", "Phnom Penh"), ("REPSYD", "Siem Reap")):
+        record = enrich(route=route)
+        assert record["origin_city"] == city
+        assert record["origin_country"] == "KH"
+        assert record["origin_region"] == "Asia"
+        assert 6_500 < record["route_distance_km"] < 7_500
+        assert record["is_domestic"] is False
+
+
 def test_unknown_airport_code_is_not_an_error() -> None:
     assert "QZX" not in geo.airports()
     record = enrich(route="QZXSYD")

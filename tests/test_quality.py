@@ -1,4 +1,4 @@
-"""Code quality gates that run with the suite: ruff (lint and format) and mypy --strict on the core."""
+"""Quality gates that run with the suite: ruff (lint and format) and mypy --strict on the core."""
 
 from __future__ import annotations
 

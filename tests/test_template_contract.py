@@ -38,6 +38,11 @@ FUNCTIONS = {
     "FinalizeFileFunction": "finalize_file",
     "IngestApiFunction": "ingest_api",
 }
+# The retraining workflow's steps (tests/test_train_state_machine.py covers their contract).
+TRAINING_FUNCTIONS = {
+    "EvaluateModelFunction": "evaluate_model",
+    "PromoteModelFunction": "promote_model",
+}
 CONTRACT_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -265,14 +270,14 @@ def test_firehose_writes_parquet_partitions_with_the_glue_schema(template: dict[
 
 def test_every_contract_function_is_declared_as_agreed(template: dict[str, Any]) -> None:
     functions = resources_of(template, "AWS::Serverless::Function")
-    assert set(functions) == set(FUNCTIONS)
+    assert set(functions) == set(FUNCTIONS) | set(TRAINING_FUNCTIONS)
     defaults = template["Globals"]["Function"]
     assert defaults["Runtime"] == "python3.12"
     assert defaults["Architectures"] == ["arm64"]
     assert defaults["Tracing"] == "Active"
     assert defaults["Handler"] == "app.lambda_handler"
     assert defaults["Layers"] == [{"Ref": "CoreLayer"}]
-    for logical_id, directory in FUNCTIONS.items():
+    for logical_id, directory in (FUNCTIONS | TRAINING_FUNCTIONS).items():
         properties = functions[logical_id]["Properties"]
         assert properties["CodeUri"] == f"functions/{directory}"
         for overridden in ("Runtime", "Handler", "Architectures", "Layers", "Tracing"):

@@ -58,16 +58,6 @@ def stack() -> Iterator[EmulatedStack]:
         "RetryIntervalSeconds": 1,
     }
     with EmulatedStack(ROOT / "template.yaml", overrides=overrides) as emulated:
-        # The emulated stack creates no Athena workgroup: create the one the definition names.
-        workgroup = emulated.resolver.resolve(
-            emulated.resolver.resources["AthenaWorkGroup"]["Properties"]
-        )
-        emulated.client("athena").create_work_group(
-            Name=emulated.resolver.ref("AthenaWorkGroup"),
-            Configuration={
-                "ResultConfiguration": workgroup["WorkGroupConfiguration"]["ResultConfiguration"]
-            },
-        )
         yield emulated
 
 
@@ -96,6 +86,15 @@ def test_the_definition_substitutes_every_placeholder(stack: EmulatedStack) -> N
     assert states["WaitForExport"]["Seconds"] == 0
     assert "UNLOAD (SELECT" in states["ExportTrainingData"]["Parameters"]["QueryString.$"]
     assert states["Evaluate"]["Parameters"]["Payload"]["endpointName"] == ENDPOINT
+    assert states["ExportTrainingData"]["Parameters"]["WorkGroup"] == f"{stack.stack_name}-bookings"
+
+
+def test_the_stack_has_the_templates_athena_workgroup(stack: EmulatedStack) -> None:
+    name = stack.resource_name("AthenaWorkGroup")
+    assert name == f"{stack.stack_name}-bookings"
+    workgroup = stack.client("athena").get_work_group(WorkGroup=name)["WorkGroup"]
+    results = workgroup["Configuration"]["ResultConfiguration"]["OutputLocation"]
+    assert results == f"s3://{stack.resource_name('AthenaResultsBucket')}/results/"
 
 
 def test_a_first_model_is_exported_trained_evaluated_and_served(
@@ -121,6 +120,10 @@ def test_a_first_model_is_exported_trained_evaluated_and_served(
     )["QueryExecution"]["Query"]
     assert query.startswith("UNLOAD (SELECT * FROM ")
     assert "/ml/training/monthly-1/data/'" in query
+    export = stack.client("athena").get_query_execution(
+        QueryExecutionId=outcome.output["export"]["queryExecutionId"]
+    )["QueryExecution"]
+    assert export["WorkGroup"] == stack.resource_name("AthenaWorkGroup")
     job = stack.client("sagemaker").describe_training_job(TrainingJobName="booking-model-monthly-1")
     assert job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"].endswith(
         "/ml/training/monthly-1/data/"

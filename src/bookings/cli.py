@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "evaluate",
     "score",
     "serve_model",
+    "package_training_code",
     "demo",
 )
 

@@ -11,7 +11,7 @@ import hashlib
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import lru_cache
 from typing import Any, Final, Protocol
 
 from booking_core import geo
@@ -128,13 +128,14 @@ def booking_id(source_file: str, row_number: int) -> str:
     return f"{source_key(source_file)}-{row_number:08d}"
 
 
-@cache
+@lru_cache(maxsize=256)
 def source_key(source_file: str) -> str:
     digest = hashlib.blake2b(source_file.encode(), digest_size=8)
     return digest.hexdigest()[:SOURCE_KEY_HEX_CHARS]
 
 
-@cache
+# Bounded: a hostile file may hold millions of distinct valid routes or origin names.
+@lru_cache(maxsize=8192)
 def route_fields(route: str) -> dict[str, Any]:
     """Airport, distance and domestic fields of a 6-letter route (cached per route)."""
     origin = geo.airport(route[:3])
@@ -160,7 +161,7 @@ def route_fields(route: str) -> dict[str, Any]:
     }
 
 
-@cache
+@lru_cache(maxsize=4096)
 def booking_origin_fields(booking_origin: str) -> dict[str, str]:
     code, region = geo.country_and_region(booking_origin)
     return {"booking_origin_code": code, "booking_origin_region": region}

@@ -7,7 +7,7 @@ nothing about the continent; for the few countries whose airports all lie in the
 resolved by the country. Airports and booking origins use the same function, so they agree.
 
 Every lookup is cached: the tables load once per process, lazily, and each distinct code or name
-is resolved once.
+is resolved once (per-value caches are bounded, so that no file can grow them without limit).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -91,6 +91,31 @@ NOT_SET_NAMES: Final = frozenset({"", "(not set)", "not set", "(none)", "none", 
 EARTH_RADIUS_KM: Final = 6371.0088
 
 
+# Airports that closed and that airportsdata has since dropped, while booking files of their
+# time still name them (the public reference file flies to both). Only codes missing from the
+# package are taken from here.
+RETIRED_AIRPORTS: Final[dict[str, Mapping[str, Any]]] = {
+    "PNH": {
+        "iata": "PNH",
+        "name": "Phnom Penh International Airport (closed 2025, replaced by KTI)",
+        "city": "Phnom Penh",
+        "country": "KH",
+        "tz": "Asia/Phnom_Penh",
+        "lat": 11.5466,
+        "lon": 104.8441,
+    },
+    "REP": {
+        "iata": "REP",
+        "name": "Siem Reap International Airport (closed 2023, replaced by SAI)",
+        "city": "Siem Reap",
+        "country": "KH",
+        "tz": "Asia/Phnom_Penh",
+        "lat": 13.4107,
+        "lon": 103.8128,
+    },
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Airport:
     iata: str
@@ -107,7 +132,9 @@ def airports() -> Mapping[str, Mapping[str, Any]]:
     """The IATA airport table of ``airportsdata`` (loaded once per process)."""
     import airportsdata
 
-    table: Mapping[str, Mapping[str, Any]] = airportsdata.load("IATA")
+    table: dict[str, Mapping[str, Any]] = airportsdata.load("IATA")
+    for code, record in RETIRED_AIRPORTS.items():
+        table.setdefault(code, record)
     return table
 
 
@@ -143,7 +170,7 @@ def _system_zone_table() -> list[tuple[str, str]]:
     return []
 
 
-@cache
+@lru_cache(maxsize=1024)
 def region_of_country(country_code: str | None) -> str:
     """The region of an ISO 3166-1 alpha-2 code, or ``unknown``."""
     if not country_code or country_code == UNKNOWN_CODE:
@@ -158,7 +185,8 @@ def region_of_country(country_code: str | None) -> str:
     return OCEAN_ZONE_COUNTRY_REGIONS.get(country_code, UNKNOWN_REGION)
 
 
-@cache
+# Bounded (like every per-value cache): callers may pass any text, not only IATA codes.
+@lru_cache(maxsize=20_000)
 def airport(code: str) -> Airport:
     """An airport by IATA code; an unknown code gives an airport with unknown attributes."""
     record = airports().get(code)
@@ -269,7 +297,7 @@ def _lookup(name: str) -> str | None:
     return str(matches[0].alpha_2) if len(matches) == 1 else None
 
 
-@cache
+@lru_cache(maxsize=4096)
 def country_code(name: str) -> str | None:
     """ISO 3166-1 alpha-2 code of a country name as booking files spell it, or None."""
     cleaned = unicodedata.normalize("NFC", " ".join(name.split()))
@@ -293,7 +321,7 @@ def country_code(name: str) -> str | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=4096)
 def country_and_region(name: str) -> tuple[str, str]:
     """(ISO code or 'unknown', region or 'unknown') for a booking origin name."""
     code = country_code(name)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import orjson
 from pydantic import BaseModel
 
 _OPTIONS = orjson.OPT_APPEND_NEWLINE
+
+
+class BinaryWriter(Protocol):
+    """Anything with a binary ``write``: a file, a buffer, a ``BackgroundWriter``."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 def _default(value: Any) -> Any:
@@ -43,3 +51,50 @@ def _write(stream: IO[bytes], records: Iterable[dict[str, Any] | BaseModel]) -> 
         write(dumps(record, default=_default, option=_OPTIONS))
         count += 1
     return count
+
+
+class BackgroundWriter:
+    """Writes blocks to a binary stream from a second thread, in order.
+
+    While the disk takes one block the caller builds the next: ``write`` returns at once unless
+    ``depth`` blocks are already waiting (which bounds the memory). An error of the underlying
+    stream is raised by the next ``write`` or by ``close``.
+    """
+
+    def __init__(self, stream: IO[bytes], depth: int = 4) -> None:
+        self._stream = stream
+        self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="jsonl-writer", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        write = self._stream.write
+        while True:
+            block = self._blocks.get()
+            if block is None:
+                return
+            if self._error is None:
+                try:
+                    write(block)
+                except BaseException as exc:  # handed to the caller's thread
+                    self._error = exc
+
+    def write(self, block: bytes) -> int:
+        if self._error is not None:
+            raise self._error
+        self._blocks.put(block)
+        return len(block)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._blocks.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -9,7 +9,9 @@ Stages, so that the Validate and Enrich Lambdas can run them separately:
   ``FileSummary`` (rows == valid + rejected). A file that cannot be read at all raises
   ``booking_core.errors.UnreadableFileError`` (a one-line message naming the file and the problem).
 - ``enrich_row(valid_row_dict, context)`` (booking_core.enrichment) -> enriched record dict.
-- ``process_stream(...)``: both, for the CLI and the benchmark.
+- ``process_stream(...)``: both, for the CLI and the benchmark; iterate it for record dicts, or
+  call ``.write_jsonl(enriched, rejected)`` for the same records as JSON Lines bytes, made from
+  pre-serialised fragments without a dict per row (``booking_core.enriched_json``).
 
 Exact duplicates within a file are flagged (``is_duplicate`` on the second and later copies),
 never dropped: the pipeline keeps a 64-bit hash of each valid normalised row in a set (about
@@ -20,18 +22,24 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from operator import itemgetter
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from booking_core.errors import UnreadableFileError
+from booking_core.jsonl import BinaryWriter, dumps_line
 from booking_core.reader import BookingCsv, MalformedRecord, is_blank, open_booking_csv, raw_text
 from booking_core.schema import OUTCOME_FIELD, SCHEMA_VERSION, FileSummary
 from booking_core.validation import ColumnChecker, describe
 
+if TYPE_CHECKING:
+    from booking_core.enriched_json import RecordFragments
+
 BLANK_LINES_SKIPPED = "row:blank_line_skipped"
+# About 1,000 enriched records (1 MB) per write.
+BLOCK_FRAGMENTS = 26_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,11 @@ class ValidationRun:
         return self._csv.has_outcome
 
     @property
+    def fields(self) -> tuple[str, ...]:
+        """The source fields the file has, in ``SOURCE_FIELDS`` order."""
+        return self._csv.fields
+
+    @property
     def unknown_columns(self) -> list[str]:
         return list(self._csv.unknown_columns)
 
@@ -137,6 +150,9 @@ class ValidationRun:
         padding = (None,) if not csv_file.has_outcome else ()
         width = csv_file.width
         pick = itemgetter(*csv_file.positions)
+        # The usual file has the columns in contract order: its cells need no picking (map
+        # stops at the last column the contract knows).
+        in_order = csv_file.positions == tuple(range(len(csv_file.positions)))
         fast_lookups = [checker.fast for checker in self._checkers]
         lookup = dict.get
         seen: set[int] = set()
@@ -148,7 +164,9 @@ class ValidationRun:
                 try:
                     for cells in reader:
                         if len(cells) == width:
-                            values = tuple(map(lookup, fast_lookups, pick(cells)))
+                            values = tuple(
+                                map(lookup, fast_lookups, cells if in_order else pick(cells))
+                            )
                             if None not in values:
                                 row_number += 1
                                 values += padding
@@ -204,6 +222,140 @@ class ValidationRun:
             csv_file.blank_lines += blank
             csv_file.close()
         self._finished = True
+
+    def write_json_lines(
+        self,
+        fragments: RecordFragments,
+        write_enriched: Callable[[bytes], object],
+        on_rejected: Callable[[RejectedRecord], object],
+    ) -> None:
+        """Validate and enrich every row, writing enriched records as JSON Lines in blocks.
+
+        The same outcomes as iterating the run and serialising ``enrich_row`` of each valid row
+        (byte for byte), without building a dict per row: a row whose every cell is a text
+        already seen as valid is a tuple of cached fragments (see ``enriched_json``). Rejected
+        rows go to ``on_rejected`` in input order. Iterates the run (once, like ``__iter__``).
+        """
+        if self._iterated:
+            raise RuntimeError("a ValidationRun can be iterated once")
+        self._iterated = True
+        csv_file = self._csv
+        width = csv_file.width
+        pick = itemgetter(*csv_file.positions)
+        in_order = csv_file.positions == tuple(range(len(csv_file.positions)))
+        columns = fragments.columns
+        by_text = [column.by_text for column in columns]
+        # None for a text not (yet) known as valid: the row then takes the slow way.
+        lookup = cast(Callable[[dict[str, bytes], str], bytes], dict.get)
+        seen: set[int] = set()
+        remember = seen.add
+        template = fragments.row_number_template
+        route, origin = fragments.route, fragments.origin
+        lead_time, stay, hour, day = fragments.lead, fragments.stay, fragments.hour, fragments.day
+        extras, returns = fragments.extras, fragments.returns
+        not_duplicate, duplicate = fragments.duplicate
+        one_way, no_return = fragments.one_way, fragments.no_return
+        block: list[bytes] = []
+        extend = block.extend
+        join = b"".join
+        reader = csv_file.csv_reader()
+        row_number = duplicates = blank = 0
+        try:
+            while True:
+                try:
+                    for cells in reader:
+                        row: tuple[bytes, ...] | None = None
+                        if len(cells) == width:
+                            found = tuple(map(lookup, by_text, cells if in_order else pick(cells)))
+                            if None in found:
+                                row = self._fragments_as_written(fragments, cells)
+                            else:
+                                row = found
+                        if row is None:
+                            if is_blank(cells):
+                                blank += 1
+                                continue
+                            row_number += 1
+                            outcome = self._check_slowly(row_number, cells)
+                            if type(outcome) is RejectedRecord:
+                                self.rejected += 1
+                                self.reasons.update(outcome.reasons)
+                                on_rejected(outcome)
+                                continue
+                            values, normalisations = outcome  # type: ignore[misc]
+                            self.normalisations.update(normalisations)
+                            row = fragments.of_values(values)
+                        else:
+                            row_number += 1
+                        # Positions in SOURCE_FIELDS order: 2 trip_type, 3 purchase_lead,
+                        # 4 length_of_stay, 5 flight_hour, 6 flight_day, 7 route,
+                        # 8 booking_origin, 9-11 the extra services.
+                        key = hash(row)
+                        if key in seen:
+                            duplicates += 1
+                            flag = duplicate
+                        else:
+                            remember(key)
+                            flag = not_duplicate
+                        days, lead_band, dates, end = lead_time[row[3]]
+                        stay_days, stay_band = stay[row[4]]
+                        extend(row)
+                        extend(
+                            (
+                                template % (row_number, row_number),
+                                route[row[7]],
+                                origin[row[8]],
+                                lead_band,
+                                stay_band,
+                                hour[row[5]],
+                                day[row[6]],
+                                extras[row[9], row[10], row[11]],
+                                flag,
+                                dates,
+                                no_return if row[2] == one_way else returns[days + stay_days],
+                                end,
+                            )
+                        )
+                        if len(block) >= BLOCK_FRAGMENTS:
+                            write_enriched(join(block))
+                            block.clear()
+                    break
+                except csv.Error as exc:
+                    row_number += 1
+                    malformed = MalformedRecord(
+                        csv_file.raw_line(reader.line_num),  # type: ignore[attr-defined]
+                        str(exc),
+                    )
+                    outcome = self._check_slowly(row_number, malformed)
+                    self.rejected += 1
+                    self.reasons.update(outcome.reasons)  # type: ignore[union-attr]
+                    on_rejected(outcome)  # type: ignore[arg-type]
+            if block:
+                write_enriched(join(block))
+        finally:
+            self.rows, self.duplicates = row_number, duplicates
+            self.valid = row_number - self.rejected
+            csv_file.blank_lines += blank
+            csv_file.close()
+        self._finished = True
+
+    def _fragments_as_written(
+        self, fragments: RecordFragments, cells: list[str]
+    ) -> tuple[bytes, ...] | None:
+        """The row's fragments when every cell is valid as written (caching new texts)."""
+        row = []
+        for checker, column, position in zip(
+            self._checkers, fragments.columns, self._csv.positions, strict=True
+        ):
+            text = cells[position]
+            known = column.by_text.get(text)
+            if known is None:
+                result = checker.check(text)
+                if result.rule is not None or result.normalisations:
+                    return None
+                known = column.remember_text(text, result.value)
+            row.append(known)
+        return tuple(row)
 
     def _reject(
         self, row_number: int, raw: str, reasons: list[str], details: list[str]
@@ -303,6 +455,31 @@ class ProcessRun:
 
     def __next__(self) -> tuple[str, dict[str, Any]]:
         return next(self._outcomes)
+
+    def write_jsonl(self, enriched: BinaryWriter, rejected: BinaryWriter) -> None:
+        """Write the enriched records and the rejected rows as JSON Lines, in input order.
+
+        The bytes are those of ``dumps_line`` over this run's outcomes, produced without a dict
+        per row (``ValidationRun.write_json_lines``); iterate the run or call this, not both.
+        """
+        from booking_core.enriched_json import RecordFragments
+
+        run = self.validation
+        fragments = RecordFragments(
+            fields=run.fields,
+            source_file=run.source_file,
+            ingested_at=self.ingested_at,
+            booking_date=self.booking_date,
+        )
+        write_rejected = rejected.write
+
+        def reject(record: RejectedRecord) -> None:
+            row = rejected_row_dict(
+                record, source_file=run.source_file, rejected_at=self.ingested_at
+            )
+            write_rejected(dumps_line(row))
+
+        run.write_json_lines(fragments, enriched.write, reject)
 
     def _generate(self) -> Iterator[tuple[str, dict[str, Any]]]:
         from booking_core.enrichment import EnrichmentContext, enrich_row

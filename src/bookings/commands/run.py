@@ -57,6 +57,15 @@ def describe_file(result: FileResult) -> list[str]:
             mark = " (failed)" if state.failed else ""
             parts.append(f"{state.state}{count} {_seconds(state.seconds)}{mark}")
         lines.append("  states: " + ", ".join(parts))
+    if result.handlers:
+        parts = []
+        for function, timing in result.handlers.items():
+            count = int(timing["invocations"])
+            parts.append(
+                f"{function}{f' x{count}' if count > 1 else ''} {_seconds(timing['seconds'])}"
+            )
+        parts.append(f"export to the lake {_seconds(result.export_seconds)}")
+        lines.append("  time in handlers: " + ", ".join(parts))
     return lines
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from booking_core.errors import UnreadableFileError
-from booking_core.jsonl import dumps_line
+from booking_core.jsonl import BackgroundWriter
 from booking_core.pipeline import ValidationRun, process_stream, validate_stream
 
 EXIT_OK = 0
@@ -135,16 +135,9 @@ def _write_outputs(
     with (
         enriched_path.open("wb", buffering=WRITE_BUFFER_BYTES) as enriched,
         rejected_path.open("wb") as rejected,
+        BackgroundWriter(enriched) as enriched_writer,
     ):
-        write_valid = enriched.write
-        write_rejected = rejected.write
-        dumps = orjson.dumps
-        newline = orjson.OPT_APPEND_NEWLINE
-        for kind, record in processing:
-            if kind == "valid":
-                write_valid(dumps(record, option=newline))
-            else:
-                write_rejected(dumps_line(record))
+        processing.write_jsonl(enriched_writer, rejected)
     outputs = {
         "enriched": str(enriched_path),
         "rejected": str(rejected_path),

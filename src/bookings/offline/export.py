@@ -67,8 +67,9 @@ class LakeExporter:
             for item in page.get("Contents", [])
         ]
 
-    def _records(self, bucket: str, key: str) -> Iterator[dict[str, Any]]:
+    def _records(self, bucket: str, key: str, versions: list[str]) -> Iterator[dict[str, Any]]:
         response = self.s3.get_object(Bucket=bucket, Key=key)
+        versions.append(str(response.get("VersionId") or "null"))
         body = response["Body"]
         try:
             for line in body.iter_lines(chunk_size=1 << 20):
@@ -77,29 +78,31 @@ class LakeExporter:
         finally:
             body.close()
 
-    def _remove(self, bucket: str, key: str) -> None:
-        """Delete every version of an exported object (a plain delete only hides it)."""
-        versions = self.s3.list_object_versions(Bucket=bucket, Prefix=key)
-        for item in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
-            if item["Key"] == key:
-                self.s3.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
+    def _remove(self, bucket: str, key: str, version_id: str | None = None) -> None:
+        """Delete an exported object's version for good (a plain delete in a versioned bucket
+        only hides it behind a delete marker)."""
+        if version_id is None:
+            version_id = str(self.s3.head_object(Bucket=bucket, Key=key).get("VersionId") or "null")
+        self.s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
 
     def drain(self, writer: LakeWriter) -> DrainCounts:
         """Move every delivered booking and rejected row into ``writer``."""
         counts = DrainCounts()
         bucket, prefix = self.locations[BOOKINGS_TABLE]
         for key in self._keys(bucket, prefix):
+            versions: list[str] = []
             before = writer.stats.skipped_bookings
-            counts.bookings += writer.add_bookings(self._records(bucket, key))
+            counts.bookings += writer.add_bookings(self._records(bucket, key, versions))
             counts.skipped += writer.stats.skipped_bookings - before
-            self._remove(bucket, key)
+            self._remove(bucket, key, versions[0])
             counts.objects += 1
         bucket, prefix = self.locations[REJECTED_TABLE]
         for key in self._keys(bucket, prefix):
+            versions = []
             before = writer.stats.skipped_rejected
-            counts.rejected += writer.add_rejected(self._records(bucket, key))
+            counts.rejected += writer.add_rejected(self._records(bucket, key, versions))
             counts.skipped += writer.stats.skipped_rejected - before
-            self._remove(bucket, key)
+            self._remove(bucket, key, versions[0])
             counts.objects += 1
         return counts
 

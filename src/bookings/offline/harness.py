@@ -236,6 +236,7 @@ class TemplateResolver:
             "AWS::Glue::SecurityConfiguration": "Name",
             "AWS::Serverless::Function": "FunctionName",
             "AWS::Serverless::StateMachine": "Name",
+            "AWS::Athena::WorkGroup": "Name",
         }.get(kind)
         if explicit and explicit in props:
             return _as_text(self.resolve(props[explicit]))
@@ -639,6 +640,14 @@ class EmulatedStack:
                     "CompressionFormat": "UNCOMPRESSED",
                 },
             )
+        athena = self.client("athena")
+        for logical_id in self._resources_of("AWS::Athena::WorkGroup"):
+            props = resolve(self.resolver.resources[logical_id]["Properties"])
+            athena.create_work_group(
+                Name=self.resolver.physical_name(logical_id),
+                Description=props.get("Description", ""),
+                Configuration=_work_group_configuration(props.get("WorkGroupConfiguration") or {}),
+            )
         self._create_state_machines()
 
     def _create_state_machines(self) -> None:
@@ -988,6 +997,17 @@ class EmulatedStack:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             records.extend(json.loads(line) for line in body.splitlines() if line.strip())
         return records
+
+
+def _work_group_configuration(configuration: Mapping[str, Any]) -> dict[str, Any]:
+    """The API's form of a template's WorkGroupConfiguration (parameters resolve to text)."""
+    api = dict(configuration)
+    if "BytesScannedCutoffPerQuery" in api:
+        api["BytesScannedCutoffPerQuery"] = int(api["BytesScannedCutoffPerQuery"])
+    for flag in ("EnforceWorkGroupConfiguration", "PublishCloudWatchMetricsEnabled"):
+        if isinstance(api.get(flag), str):
+            api[flag] = api[flag].lower() == "true"
+    return api
 
 
 def _firehose_prefix(prefix: str) -> str:

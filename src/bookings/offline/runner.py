@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +50,10 @@ INCOMING_PREFIX = "incoming/"
 # How often the wait loop moves delivered records out of the emulated bucket.
 DRAIN_INTERVAL_SECONDS = 2.0
 POLL_SECONDS = 0.05
+# Emulated S3 objects larger than this live in temporary files rather than in memory (moto's
+# setting), so the chunks Validate stages for a large file do not all sit in memory at once.
+OBJECT_MEMORY_BYTES = 1 << 20
+S3_BUFFER_SETTING = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
 # Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
 EXPORT_ROW_GROUP_ROWS = 16_384
 
@@ -107,10 +112,17 @@ class FileResult:
     quarantined: list[str] = field(default_factory=list)
     exported_bookings: int = 0
     exported_rejected: int = 0
+    # Time inside each function's handler (invocations run one at a time, so these add up to
+    # the execution's busy time) and in moving the results to DIR/lake.
+    handlers: dict[str, dict[str, float]] = field(default_factory=dict)
+    export_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
         document["seconds"] = round(self.seconds, 3)
+        document["export_seconds"] = round(self.export_seconds, 3)
+        for timing in document["handlers"].values():
+            timing["seconds"] = round(timing["seconds"], 3)
         for state in document["states"]:
             state["seconds"] = round(state["seconds"], 3)
         return document
@@ -166,6 +178,19 @@ def lake_counts(out_dir: Path) -> dict[str, int]:
     return counts
 
 
+@contextlib.contextmanager
+def _environment_variable(name: str, value: object) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = str(value)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
@@ -195,6 +220,7 @@ class OfflineSession:
         self.model_version: str | None = None
         self._server: Any = None
         self._logs = contextlib.ExitStack()
+        self._export_seconds = 0.0
         self.seconds: dict[str, float] = {}
         # The command's own output: the session sends standard output to the functions' log.
         self.stdout = sys.stdout
@@ -216,6 +242,7 @@ class OfflineSession:
         try:
             if self.model_path is not None:
                 environment.update(self._start_model_server())
+            self._logs.enter_context(_environment_variable(S3_BUFFER_SETTING, OBJECT_MEMORY_BYTES))
             log_path = self.out_dir / FUNCTION_LOG
             log_path.parent.mkdir(parents=True, exist_ok=True)
             sink = self._logs.enter_context(log_path.open("a", encoding="utf-8"))
@@ -327,17 +354,26 @@ class OfflineSession:
             return result
 
         name = stack.execution_name(key)
+        first_invocation = len(stack.invocations)
         arn = stack.start_execution(event, name=name)
         staging_prefix = f"{self._setting('STAGING_PREFIX', 'staging/')}{source.file_id}/"
         writer = LakeWriter(self.out_dir, dedupe=True, row_group_rows=EXPORT_ROW_GROUP_ROWS)
+        self._export_seconds = 0.0
         try:
             outcome = self._follow(arn, task, staging_prefix, writer)
-            with stack.paused():
-                self.exporter.drain(writer)
-                self.exporter.expire_staging(staging_prefix)
+            self._export(writer, staging_prefix)
         finally:
+            mark = time.perf_counter()
             writer.close()
+            self._export_seconds += time.perf_counter() - mark
         result = self._result(path, key, outcome)
+        result.export_seconds = self._export_seconds
+        for function, seconds, _failed in stack.invocations[first_invocation:]:
+            timing = result.handlers.setdefault(
+                function.removesuffix("Function"), {"invocations": 0, "seconds": 0.0}
+            )
+            timing["invocations"] += 1
+            timing["seconds"] += seconds
         result.exported_bookings = writer.stats.bookings
         result.exported_rejected = writer.stats.rejected
         result.seconds = time.perf_counter() - started
@@ -382,12 +418,20 @@ class OfflineSession:
                 total = 2 + 3 * chunks if chunks is not None else None
                 self.progress.update(task, completed=len(invocations), total=total, stage=stage)
             if time.perf_counter() - last_drain >= self.drain_interval:
-                with stack.paused():
-                    self.exporter.drain(writer)
-                    self.exporter.expire_staging(staging_prefix)
+                self._export(writer, staging_prefix)
                 last_drain = time.perf_counter()
             time.sleep(POLL_SECONDS)
         return stack.wait(arn)
+
+    def _export(self, writer: LakeWriter, staging_prefix: str) -> None:
+        """Move what the execution delivered so far to the lake (handlers wait meanwhile)."""
+        stack = self._require_stack()
+        assert self.exporter is not None
+        mark = time.perf_counter()
+        with stack.paused():
+            self.exporter.drain(writer)
+            self.exporter.expire_staging(staging_prefix)
+        self._export_seconds += time.perf_counter() - mark
 
     def _chunk_count(self, manifest_key: str) -> int | None:
         stack = self._require_stack()

@@ -1,0 +1,239 @@
+"""`bookings invoke`, `bookings watch` and `bookings demo` through the CLI, and the pieces they
+stand on (the drop folder, the ledger, the progress display)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shlex
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.dataset as pads
+import pytest
+
+from bookings.cli import main
+from bookings.commands.watch import DropFolder
+from bookings.generator import generate_rows, write_csv
+from bookings.offline.ledger import Ledger, LedgerError, ledger_key
+from bookings.progress import LineProgress, SilentProgress, create_progress
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- fast pieces -----------------------------------------------------------------------------------
+
+
+def test_the_drop_folder_waits_for_a_stable_size_and_skips_partial_files(tmp_path: Path) -> None:
+    drop = DropFolder(tmp_path)
+    growing = tmp_path / "bookings.csv"
+    growing.write_text("num_passengers,")
+    (tmp_path / "bookings2.csv.part").write_text("half a file")
+    (tmp_path / ".hidden.csv").write_text("editor swap")
+    assert drop.ready() == []  # first look: seen, not yet known to be stable
+    with growing.open("a") as handle:
+        handle.write("sales_channel\n")
+    assert drop.ready() == []  # it grew since the last look
+    assert drop.ready() == [growing]
+    drop.mark_done(growing)
+    assert drop.ready() == []
+    assert drop.ready() == []
+
+
+def test_the_ledger_survives_a_reload_and_refuses_a_broken_file(tmp_path: Path) -> None:
+    ledger = Ledger.load(tmp_path)
+    key = ledger_key("raw", "incoming/a.csv", '"abc"')
+    assert key == "raw/incoming/a.csv#abc"
+    ledger.record(key, {"status": "succeeded", "rows": 3})
+    ledger.record("raw/incoming/b.csv#def", {"status": "quarantined"})
+    again = Ledger.load(tmp_path)
+    assert again.completed(key)
+    assert not again.completed("raw/incoming/b.csv#def")
+    assert again.get(key) == {"status": "succeeded", "rows": 3}
+    (tmp_path / "ledger.json").write_text("{not json")
+    with pytest.raises(LedgerError, match=r"ledger\.json"):
+        Ledger.load(tmp_path)
+
+
+def test_progress_is_silent_when_quiet_and_plain_lines_off_a_terminal() -> None:
+    assert isinstance(create_progress(quiet=True, stream=io.StringIO()), SilentProgress)
+    stream = io.StringIO()
+    progress = create_progress(quiet=False, stream=stream)
+    assert isinstance(progress, LineProgress)
+    task = progress.start("a.csv")
+    progress.update(task, stage="Validate")
+    progress.update(task, stage="Validate")
+    progress.update(task, stage="Enrich")
+    progress.finish(task, "succeeded")
+    assert stream.getvalue().splitlines() == [
+        "a.csv ...",
+        "a.csv: Validate",
+        "a.csv: Enrich",
+        "a.csv: succeeded",
+    ]
+
+
+# -- invoke ----------------------------------------------------------------------------------------
+
+
+def test_invoke_an_unknown_function_lists_the_valid_names_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["invoke", "NoSuchFunction", "--event", str(ROOT / "events" / "validate.json")])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: unknown function 'NoSuchFunction'; valid: ")
+    assert "ValidateFunction (validate)" in err[0]
+
+
+def test_invoke_a_missing_event_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["invoke", "validate", "--event", str(tmp_path / "none.json")])
+    assert code == 2
+    assert capsys.readouterr().err.strip().startswith(f"error: {tmp_path / 'none.json'}: ")
+
+
+@pytest.mark.slow
+def test_invoke_validate_with_an_uploaded_object_prints_its_response_and_logs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "bookings.csv"
+    summary = write_csv(source, generate_rows(400, 21), dirty=0.05, seed=21)
+    code = main(
+        [
+            "invoke",
+            "validate",
+            "--event",
+            str(ROOT / "events" / "validate.json"),
+            "--object",
+            str(source),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    response = json.loads(captured.out)
+    assert response["rows"] == summary.rows
+    assert response["rows"] == response["valid"] + response["rejected"]
+    assert response["chunk_count"] == len(response["chunk_keys"]) >= 1
+    assert '"message":"file validated"' in captured.err
+
+
+@pytest.mark.slow
+def test_invoke_reports_a_handler_error_as_lambda_does(capsys: pytest.CaptureFixture[str]) -> None:
+    # The sample event names a bucket of a deployed stack, which the emulated account lacks.
+    code = main(["invoke", "ValidateFunction", "--event", str(ROOT / "events" / "validate.json")])
+    assert code == 1
+    response = json.loads(capsys.readouterr().out)
+    assert response["errorType"] == "NoSuchBucket"
+
+
+@pytest.mark.slow
+def test_invoke_passes_environment_overrides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = ROOT / "events" / "refresh_spice.json"
+    assert main(["invoke", "refresh_spice", "--event", str(event)]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "disabled"
+    code = main(
+        ["invoke", "refresh_spice", "--event", str(event), "--env", "QUICKSIGHT_DATASET_IDS=ds-1"]
+    )
+    assert code == 0
+    response = json.loads(capsys.readouterr().out)
+    assert response["status"] == "refreshed"
+    assert [item["dataset_id"] for item in response["started"]] == ["ds-1"]
+
+
+# -- watch -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_watch_processes_a_file_dropped_while_it_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    out = tmp_path / "out"
+    staged = tmp_path / "staged.csv"
+    write_csv(staged, generate_rows(500, 22), seed=22)
+    (drop / "upload.csv.part").write_text("a copy in progress")
+
+    def land() -> None:
+        time.sleep(2.0)
+        os.replace(staged, drop / "bookings.csv")
+
+    lander = threading.Thread(target=land)
+    lander.start()
+    try:
+        code = main(
+            [
+                "watch",
+                str(drop),
+                "--out",
+                str(out),
+                "--interval",
+                "0.3",
+                "--max-files",
+                "1",
+                "--timeout",
+                "120",
+                "--quiet",
+            ]
+        )
+    finally:
+        lander.join()
+    assert code == 0
+    text = capsys.readouterr().out
+    assert f"{drop / 'bookings.csv'}: succeeded  rows 500" in text
+    assert "upload.csv.part" not in text
+    assert "1 file(s) processed; lake: 500 bookings" in text
+    dataset = pads.dataset(out / "lake" / "bookings", partitioning="hive")
+    assert dataset.count_rows() == 500
+    assert (out / "catalog.duckdb").is_file()
+
+
+def test_watch_a_missing_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["watch", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope'}: not a directory"
+
+
+# -- demo ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_demo_runs_everything_and_its_example_queries_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+    code = main(["demo", "--out", str(out), "--rows", "4000", "--quiet"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "quarantined" in text
+    assert (out / "model" / "model.tar.gz").is_file()
+    assert (out / "catalog.duckdb").is_file()
+    dashboards = [line.split()[-1] for line in text.splitlines() if "dashboard " in line]
+    assert dashboards
+    for uri in dashboards:
+        assert Path(uri.removeprefix("file://")).is_file()
+    commands = [
+        line.strip() for line in text.splitlines() if line.strip().startswith("bookings sql")
+    ]
+    assert len(commands) == 3
+    for command in commands:
+        argv = shlex.split(command)[1:]
+        assert main([*argv, "--format", "json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert rows, command
+    lake = pads.dataset(out / "lake" / "bookings", partitioning="hive")
+    live = lake.to_table(
+        columns=["booking_complete_probability"],
+        filter=pads.field("booking_complete").is_null(),
+    )
+    assert live.num_rows == 5000
+    assert live.column(0).null_count == 0
