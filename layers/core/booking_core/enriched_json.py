@@ -68,7 +68,8 @@ class ColumnFragments:
 
     ``by_text`` holds only texts that are valid as written (no normalisation), as
     ``ColumnChecker.fast`` does; ``derived`` is keyed by the fragment so that a row needs no
-    second look-up by value. Both are emptied together when they reach the bound.
+    second look-up by value. The value tables are emptied together when they reach the bound
+    (a fragment in ``by_text`` always has its ``derived`` entry).
     """
 
     __slots__ = ("by_text", "by_value", "derive", "derived", "field", "prefix")
@@ -97,6 +98,9 @@ class ColumnFragments:
 
     def remember_text(self, text: str, value: Any) -> bytes:
         made = self.of_value(value)
+        # Many texts may spell one value ("7", "07", "007"): this table is bounded on its own.
+        if len(self.by_text) >= MAX_VALUES_PER_COLUMN:
+            self.by_text.clear()
         self.by_text[text] = made
         return made
 

@@ -132,7 +132,7 @@ def airports() -> Mapping[str, Mapping[str, Any]]:
     """The IATA airport table of ``airportsdata`` (loaded once per process)."""
     import airportsdata
 
-    table: dict[str, Mapping[str, Any]] = airportsdata.load("IATA")
+    table: dict[str, Mapping[str, Any]] = dict(airportsdata.load("IATA"))
     for code, record in RETIRED_AIRPORTS.items():
         table.setdefault(code, record)
     return table

@@ -40,6 +40,7 @@ from bookings.offline.harness import (
 )
 from bookings.offline.ledger import Ledger, ledger_key
 from bookings.offline.logs import captured_function_logs
+from bookings.offline.memory import release_free_memory
 from bookings.offline.template import TemplateError
 from bookings.progress import Progress, SilentProgress
 
@@ -431,6 +432,7 @@ class OfflineSession:
         with stack.paused():
             self.exporter.drain(writer)
             self.exporter.expire_staging(staging_prefix)
+            release_free_memory()
         self._export_seconds += time.perf_counter() - mark
 
     def _chunk_count(self, manifest_key: str) -> int | None:
