@@ -237,3 +237,19 @@ def test_demo_runs_everything_and_its_example_queries_work(
     )
     assert live.num_rows == 5000
     assert live.column(0).null_count == 0
+
+
+def test_seen_rows_admit_each_source_row_once() -> None:
+    from bookings.offline.export import SeenRows
+
+    seen = SeenRows()
+    records = [
+        {"source_file": "s3://raw/a.csv#1", "row_number": 1},
+        {"source_file": "s3://raw/a.csv#1", "row_number": 70_000},
+        {"source_file": "s3://raw/b.csv#2", "row_number": 1},
+        {"source_file": "s3://raw/a.csv#1", "row_number": 1},
+        {"source_file": "s3://raw/a.csv#1", "row_number": 70_000},
+    ]
+    admitted = list(seen.admit(records))
+    assert admitted == records[:3]
+    assert seen.skipped == 2

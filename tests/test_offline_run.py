@@ -237,3 +237,22 @@ def test_a_missing_file_is_one_line_and_exit_2(
     err = capsys.readouterr().err.strip()
     assert err == f"error: {tmp_path / 'nope.csv'}: no such file"
     assert not (tmp_path / "out").exists()
+
+
+def test_rows_already_in_the_lake_are_not_stored_twice_when_the_ledger_was_lost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As after a run interrupted between its export and its ledger entry: the file runs again
+    # (nothing says it completed) but every row it delivers is already in the lake.
+    source = generated(tmp_path / "bookings.csv", 1000, seed=20, dirty=0.05)
+    out = tmp_path / "out"
+    code, first = run_json(capsys, str(source), "--out", str(out))
+    assert code == 0
+    (out / "ledger.json").unlink()
+    code, second = run_json(capsys, str(source), "--out", str(out))
+    assert code == 0
+    (item,) = second["files"]
+    assert item["status"] == "succeeded"
+    assert item["delivered"] == first["files"][0]["delivered"]
+    assert item["exported_bookings"] == item["exported_rejected"] == 0
+    assert second["lake"] == first["lake"]

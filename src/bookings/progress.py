@@ -7,7 +7,12 @@ stderr is a terminal, short lines when it is a log file or a pipe (so CI logs st
 from __future__ import annotations
 
 import sys
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+else:
+    TaskID = int
 
 
 class Progress(Protocol):
@@ -101,6 +106,8 @@ class BarProgress:
             TimeElapsedColumn(),
             console=self.console,
             transient=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self.bars.start()
 
@@ -117,11 +124,12 @@ class BarProgress:
             fields["total"] = total
         if stage:
             fields["stage"] = stage
-        self.bars.update(task, **fields)  # type: ignore[arg-type]
+        self.bars.update(TaskID(task), **fields)
 
     def finish(self, task: int, message: str = "") -> None:
-        total = self.bars.tasks[[t.id for t in self.bars.tasks].index(task)].total
-        self.bars.update(task, completed=total or 1, total=total or 1, stage=message)  # type: ignore[arg-type]
+        by_id = {int(t.id): t for t in self.bars.tasks}
+        total = by_id[task].total if task in by_id else None
+        self.bars.update(TaskID(task), completed=total or 1, total=total or 1, stage=message)
 
     def note(self, message: str) -> None:
         self.bars.console.print(message, markup=False, highlight=False)

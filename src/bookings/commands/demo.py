@@ -76,7 +76,7 @@ class DemoFiles:
     live: Path
     broken: Path
 
-    def all(self) -> list[Path]:
+    def all(self) -> list[str | Path]:
         return [self.main, self.dirty, self.live, self.broken]
 
 

@@ -75,8 +75,8 @@ def resolve_function(functions: dict[str, Any], name: str) -> str:
 
 
 def _point_event_at_object(stack: Any, event: Any, local_file: Path) -> Any:
-    detail = event.get("detail") if isinstance(event, dict) else None
-    key = ((detail or {}).get("object") or {}).get("key")
+    detail: dict[str, Any] = (event.get("detail") if isinstance(event, dict) else None) or {}
+    key = (detail.get("object") or {}).get("key")
     if not key:
         raise ValueError("--object needs an S3 Object Created event (detail.object.key)")
     if not local_file.is_file():

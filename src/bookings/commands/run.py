@@ -60,10 +60,9 @@ def describe_file(result: FileResult) -> list[str]:
     if result.handlers:
         parts = []
         for function, timing in result.handlers.items():
-            count = int(timing["invocations"])
-            parts.append(
-                f"{function}{f' x{count}' if count > 1 else ''} {_seconds(timing['seconds'])}"
-            )
+            calls = int(timing["invocations"])
+            times = f" x{calls}" if calls > 1 else ""
+            parts.append(f"{function}{times} {_seconds(timing['seconds'])}")
         parts.append(f"export to the lake {_seconds(result.export_seconds)}")
         lines.append("  time in handlers: " + ", ".join(parts))
     return lines

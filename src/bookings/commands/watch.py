@@ -136,11 +136,12 @@ def run(args: argparse.Namespace) -> int:
         progress.note("stopped")
     finally:
         progress.close()
+    summary = f"{processed} file(s) processed"
     if (Path(args.out) / "lake").is_dir():
         counts = lake_counts(Path(args.out))
-        print(
-            f"{processed} file(s) processed; lake: {counts['bookings']:,} bookings, "
-            f"{counts['rejected_bookings']:,} rejected rows in {Path(args.out) / 'lake'}",
-            file=out,
+        summary += (
+            f"; lake: {counts['bookings']:,} bookings, {counts['rejected_bookings']:,} "
+            f"rejected rows in {Path(args.out) / 'lake'}"
         )
+    print(summary, file=out)
     return 1 if broken else 0

@@ -9,7 +9,7 @@ Quarantined files and their error reports are copied to ``DIR/quarantine/``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,71 @@ from bookings.lake import BOOKINGS_TABLE, REJECTED_TABLE, LakeWriter
 QUARANTINE_DIR = "quarantine"
 
 
+class SeenRows:
+    """The rows of a lake table already stored, by source file: one bit per row number.
+
+    A booking's id is a hash of its source file and row number, so this is the same test as
+    comparing booking ids, in an eighth of a byte per row rather than a string per booking:
+    memory stays small however large the file.
+    """
+
+    def __init__(self) -> None:
+        self._bits: dict[str, bytearray] = {}
+        self.skipped = 0
+
+    def add(self, source_file: str, row_number: int) -> bool:
+        """Mark a row; False when it was already marked."""
+        bits = self._bits.setdefault(source_file, bytearray())
+        index, bit = divmod(row_number, 8)
+        if index >= len(bits):
+            bits.extend(bytes(max(index + 1 - len(bits), len(bits))))
+        if bits[index] & (1 << bit):
+            return False
+        bits[index] |= 1 << bit
+        return True
+
+    def admit(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The records whose row is not marked yet (marking them)."""
+        for record in records:
+            if self.add(str(record.get("source_file")), int(record.get("row_number") or 0)):
+                yield record
+            else:
+                self.skipped += 1
+
+
+def stored_rows(table_dir: Path, source_file: str) -> list[int]:
+    """Row numbers of ``source_file`` already in a lake table (none when it has no files)."""
+    if not any(table_dir.glob("*/*.parquet")):
+        return []
+    import duckdb
+
+    pattern = str(table_dir / "*" / "*.parquet").replace("'", "''")
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"SELECT row_number FROM read_parquet('{pattern}', hive_partitioning = true, "  # noqa: S608 (a path of the output directory)
+            "union_by_name = true) WHERE source_file = ?",
+            [source_file],
+        ).fetchall()
+    finally:
+        con.close()
+    return [int(row[0]) for row in rows]
+
+
+def seen_rows_for(out_dir: Path, source_file: str) -> dict[str, SeenRows]:
+    """Per table, the rows of ``source_file`` that an earlier, interrupted run already stored."""
+    seen = {}
+    for table in (BOOKINGS_TABLE, REJECTED_TABLE):
+        seen[table] = SeenRows()
+        for row_number in stored_rows(out_dir / "lake" / table, source_file):
+            seen[table].add(source_file, row_number)
+    return seen
+
+
 @dataclass
 class DrainCounts:
     bookings: int = 0
     rejected: int = 0
-    skipped: int = 0
     objects: int = 0
 
 
@@ -85,25 +145,24 @@ class LakeExporter:
             version_id = str(self.s3.head_object(Bucket=bucket, Key=key).get("VersionId") or "null")
         self.s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
 
-    def drain(self, writer: LakeWriter) -> DrainCounts:
-        """Move every delivered booking and rejected row into ``writer``."""
+    def drain(self, writer: LakeWriter, seen: dict[str, SeenRows]) -> DrainCounts:
+        """Move every delivered booking and rejected row into ``writer``, leaving out the rows
+        ``seen`` (per table) already holds (counted in its ``skipped``): a record delivered
+        twice is stored once."""
         counts = DrainCounts()
-        bucket, prefix = self.locations[BOOKINGS_TABLE]
-        for key in self._keys(bucket, prefix):
-            versions: list[str] = []
-            before = writer.stats.skipped_bookings
-            counts.bookings += writer.add_bookings(self._records(bucket, key, versions))
-            counts.skipped += writer.stats.skipped_bookings - before
-            self._remove(bucket, key, versions[0])
-            counts.objects += 1
-        bucket, prefix = self.locations[REJECTED_TABLE]
-        for key in self._keys(bucket, prefix):
-            versions = []
-            before = writer.stats.skipped_rejected
-            counts.rejected += writer.add_rejected(self._records(bucket, key, versions))
-            counts.skipped += writer.stats.skipped_rejected - before
-            self._remove(bucket, key, versions[0])
-            counts.objects += 1
+        for table in (BOOKINGS_TABLE, REJECTED_TABLE):
+            bucket, prefix = self.locations[table]
+            add = writer.add_bookings if table == BOOKINGS_TABLE else writer.add_rejected
+            for key in self._keys(bucket, prefix):
+                versions: list[str] = []
+                fresh = seen[table].admit(self._records(bucket, key, versions))
+                written = add(fresh)
+                if table == BOOKINGS_TABLE:
+                    counts.bookings += written
+                else:
+                    counts.rejected += written
+                self._remove(bucket, key, versions[0])
+                counts.objects += 1
         return counts
 
     def copy_quarantined(self, quarantine_key: str | None, report_key: str | None) -> list[Path]:

@@ -58,7 +58,7 @@ def captured_function_logs(sink: TextIO) -> Iterator[TextIO]:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     previous_propagate = interpreter.propagate
     _FUNCTION_OUTPUT.target = sink
-    sys.stdout = _FUNCTION_OUTPUT  # type: ignore[assignment]
+    sys.stdout = _FUNCTION_OUTPUT
     interpreter.addHandler(handler)
     interpreter.propagate = False
     try:

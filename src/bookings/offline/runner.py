@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow.dataset as pads
 
 from bookings.lake import BOOKINGS_TABLE, CATALOG_FILE, PARTITION_COLUMN, REJECTED_TABLE, LakeWriter
-from bookings.offline.export import QUARANTINE_DIR, LakeExporter
+from bookings.offline.export import QUARANTINE_DIR, LakeExporter, SeenRows, seen_rows_for
 from bookings.offline.harness import (
     EmulatedStack,
     ExecutionOutcome,
@@ -49,12 +49,15 @@ MODEL_ARCHIVE = "model.tar.gz"
 FUNCTION_LOG = "logs/functions.log"
 INCOMING_PREFIX = "incoming/"
 # How often the wait loop moves delivered records out of the emulated bucket.
-DRAIN_INTERVAL_SECONDS = 2.0
+DRAIN_INTERVAL_SECONDS = 0.5
 POLL_SECONDS = 0.05
 # Emulated S3 objects larger than this live in temporary files rather than in memory (moto's
 # setting), so the chunks Validate stages for a large file do not all sit in memory at once.
 OBJECT_MEMORY_BYTES = 1 << 20
 S3_BUFFER_SETTING = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
+# The harness runs Lambda invocations one at a time, so more than one Map iteration in flight
+# would only hold more chunks in memory at once, never finish sooner.
+OFFLINE_OVERRIDES: dict[str, Any] = {"MapMaxConcurrency": 1}
 # Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
 EXPORT_ROW_GROUP_ROWS = 16_384
 
@@ -213,7 +216,7 @@ class OfflineSession:
         self.model_path = Path(model) if model else default_model(self.out_dir)
         self.progress = progress or SilentProgress()
         self.template = Path(template) if template else default_template()
-        self.overrides = overrides or {}
+        self.overrides = {**OFFLINE_OVERRIDES, **(overrides or {})}
         self.drain_interval = drain_interval
         self.ledger: Ledger | None = None
         self.stack: EmulatedStack | None = None
@@ -222,6 +225,7 @@ class OfflineSession:
         self._server: Any = None
         self._logs = contextlib.ExitStack()
         self._export_seconds = 0.0
+        self._seen: dict[str, SeenRows] = {}
         self.seconds: dict[str, float] = {}
         # The command's own output: the session sends standard output to the functions' log.
         self.stdout = sys.stdout
@@ -358,11 +362,14 @@ class OfflineSession:
         first_invocation = len(stack.invocations)
         arn = stack.start_execution(event, name=name)
         staging_prefix = f"{self._setting('STAGING_PREFIX', 'staging/')}{source.file_id}/"
-        writer = LakeWriter(self.out_dir, dedupe=True, row_group_rows=EXPORT_ROW_GROUP_ROWS)
+        self._seen = seen_rows_for(self.out_dir, source.source_file)
+        writer = LakeWriter(self.out_dir, row_group_rows=EXPORT_ROW_GROUP_ROWS)
         self._export_seconds = 0.0
         try:
             outcome = self._follow(arn, task, staging_prefix, writer)
             self._export(writer, staging_prefix)
+        except HarnessError as exc:
+            raise OfflineRunError(f"{path}: {_one_line(exc)}") from None
         finally:
             mark = time.perf_counter()
             writer.close()
@@ -377,6 +384,7 @@ class OfflineSession:
             timing["seconds"] += seconds
         result.exported_bookings = writer.stats.bookings
         result.exported_rejected = writer.stats.rejected
+        self._check_export(result)
         result.seconds = time.perf_counter() - started
         if result.status == QUARANTINED:
             result.quarantined = self._copy_quarantined(key)
@@ -397,6 +405,19 @@ class OfflineSession:
             )
         self.progress.finish(task, self._finish_message(result))
         return result
+
+    def _check_export(self, result: FileResult) -> None:
+        """Every delivered booking and every rejected row of a file is in the lake once."""
+        if result.status != SUCCEEDED:
+            return
+        in_lake = result.exported_bookings + self._seen[BOOKINGS_TABLE].skipped
+        rejected_in_lake = result.exported_rejected + self._seen[REJECTED_TABLE].skipped
+        if in_lake != result.delivered or rejected_in_lake != result.rejected:
+            result.status = FAILED
+            result.error = (
+                f"the lake export does not reconcile: {result.delivered} delivered, "
+                f"{in_lake} in the lake; {result.rejected} rejected, {rejected_in_lake} in the lake"
+            )
 
     def _follow(
         self, arn: str, task: int, staging_prefix: str, writer: LakeWriter
@@ -430,7 +451,7 @@ class OfflineSession:
         assert self.exporter is not None
         mark = time.perf_counter()
         with stack.paused():
-            self.exporter.drain(writer)
+            self.exporter.drain(writer, self._seen)
             self.exporter.expire_staging(staging_prefix)
             release_free_memory()
         self._export_seconds += time.perf_counter() - mark
