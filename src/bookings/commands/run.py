@@ -29,6 +29,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="MODEL",
         help="model.tar.gz to score with (default: DIR/model/model.tar.gz when it exists)",
     )
+    parser.add_argument(
+        "--replay-dates",
+        action="store_true",
+        help="replaying historical exports: upload each file on the date in its name "
+        "(bookings_2025-03-01.csv: event time, ingested_at and ingest_date partition on "
+        "2025-03-01); files without a date, or dated in the future, keep now. Offline only, "
+        "to load history: in AWS, Firehose partitions by arrival time",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,6 +53,8 @@ def describe_file(result: FileResult) -> list[str]:
             f"delivered {result.delivered:,}  scored {result.scored:,}"
         )
     head += f"  ({_seconds(result.seconds)})"
+    if result.replayed and result.uploaded_at:
+        head += f"  replayed as uploaded {result.uploaded_at[:10]}"
     lines = [head]
     if result.error:
         lines.append(f"  reason: {result.error}")
@@ -93,7 +103,13 @@ def run(args: argparse.Namespace) -> int:
 
     progress = create_progress(quiet=args.quiet)
     try:
-        result = run_files(args.files, args.out, model=args.model, progress=progress)
+        result = run_files(
+            args.files,
+            args.out,
+            model=args.model,
+            progress=progress,
+            replay_dates=args.replay_dates,
+        )
     except (OfflineRunError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,12 @@ through ``SAGEMAKER_RUNTIME_URL``, and processes files one at a time:
    chunks in flight); a quarantined file and its error report are copied to ``DIR/quarantine/``;
 4. the outcome goes into ``DIR/ledger.json``, so a later run of the same file is a duplicate.
 
+With ``replay_dates`` (replaying historical exports), a file whose name holds a date, such as
+``bookings_2025-03-01.csv``, is uploaded "on that day": the event's ``time``, hence the bookings'
+``ingested_at`` and their ``ingest_date`` partition, is that date at the current time of day. This
+exists offline only, to load history: in AWS the event time and Firehose's partitions follow the
+real arrival time.
+
 ``close()`` (or leaving the ``with`` block) rebuilds ``DIR/catalog.duckdb``.
 """
 
@@ -120,6 +126,9 @@ class FileResult:
     # the execution's busy time) and in moving the results to DIR/lake.
     handlers: dict[str, dict[str, float]] = field(default_factory=dict)
     export_seconds: float = 0.0
+    # The upload time the execution saw (the event's ``time``): a replayed date or now.
+    uploaded_at: str | None = None
+    replayed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
@@ -199,6 +208,22 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+EVENT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def replayed_upload_time(file_name: str, now: datetime) -> datetime | None:
+    """The upload time of a historical export: the date in its name (the pattern the core reads
+    the booking date with) at ``now``'s time of day, so files of one day keep their order.
+
+    None when the name holds no date or a date after ``now`` (an export cannot arrive early)."""
+    from booking_core.aws.ingest import booking_date_from_key
+
+    day = booking_date_from_key(file_name)
+    if day is None or day > now.date():
+        return None
+    return datetime.combine(day, now.timetz()).astimezone(UTC)
+
+
 class OfflineSession:
     """The emulated stack, the local model server and the output directory of one run."""
 
@@ -211,8 +236,10 @@ class OfflineSession:
         template: str | Path | None = None,
         overrides: dict[str, Any] | None = None,
         drain_interval: float = DRAIN_INTERVAL_SECONDS,
+        replay_dates: bool = False,
     ) -> None:
         self.out_dir = Path(out_dir)
+        self.replay_dates = replay_dates
         self.model_path = Path(model) if model else default_model(self.out_dir)
         self.progress = progress or SilentProgress()
         self.template = Path(template) if template else default_template()
@@ -334,6 +361,10 @@ class OfflineSession:
         except OSError as exc:
             raise OfflineRunError(f"{path}: cannot read ({exc.strerror or exc})") from None
         event = stack.object_created_event(key)
+        now = datetime.now(UTC)
+        uploaded_at = replayed_upload_time(path.name, now) if self.replay_dates else None
+        replayed = uploaded_at is not None
+        event["time"] = (uploaded_at or now).strftime(EVENT_TIME_FORMAT)
         detail = event["detail"]["object"]
         source = SourceObject(
             bucket=stack.raw_bucket,
@@ -375,6 +406,8 @@ class OfflineSession:
             writer.close()
             self._export_seconds += time.perf_counter() - mark
         result = self._result(path, key, outcome)
+        result.uploaded_at = event["time"]
+        result.replayed = replayed
         result.export_seconds = self._export_seconds
         for function, seconds, _failed in stack.invocations[first_invocation:]:
             timing = result.handlers.setdefault(
@@ -538,15 +571,20 @@ def run_files(
     progress: Progress | None = None,
     overrides: dict[str, Any] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
+    replay_dates: bool = False,
 ) -> RunResult:
-    """Run every file through the offline stack into ``out_dir`` (see the module docstring)."""
+    """Run every file through the offline stack into ``out_dir`` (see the module docstring).
+
+    ``replay_dates`` uploads each file on the date in its name (replaying historical exports)."""
     missing = [str(f) for f in files if not Path(f).is_file()]
     if missing:
         raise OfflineRunError(f"{missing[0]}: no such file")
     out = Path(out_dir)
     started = time.perf_counter()
     results: list[FileResult] = []
-    with OfflineSession(out, model=model, progress=progress, overrides=overrides) as session:
+    with OfflineSession(
+        out, model=model, progress=progress, overrides=overrides, replay_dates=replay_dates
+    ) as session:
         for path in files:
             result = session.process(path)
             results.append(result)
@@ -580,5 +618,6 @@ __all__ = [
     "OfflineSession",
     "RunResult",
     "lake_counts",
+    "replayed_upload_time",
     "run_files",
 ]
