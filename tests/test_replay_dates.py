@@ -61,10 +61,8 @@ def test_replayed_files_are_partitioned_by_the_dates_in_their_names(
     out = tmp_path / "out"
 
     before = datetime.now(UTC).date()
-    code = main(
-        ["run", str(march), str(april), str(undated), "--out", str(out), "--replay-dates"]
-        + ["--json", "--quiet"]
-    )
+    files = [str(march), str(april), str(undated)]
+    code = main(["run", *files, "--out", str(out), "--replay-dates", "--json", "--quiet"])
     after = datetime.now(UTC).date()
     report = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -77,7 +75,8 @@ def test_replayed_files_are_partitioned_by_the_dates_in_their_names(
     bookings = _partitions(out / "lake" / "bookings")
     today = {before.isoformat(), after.isoformat()}
     undated_days = set(bookings) - {"2025-03-01", "2025-04-15"}
-    assert undated_days and undated_days <= today
+    assert undated_days
+    assert undated_days <= today
     assert bookings["2025-03-01"] == by_name[march.name]["delivered"]
     assert bookings["2025-04-15"] == by_name[april.name]["delivered"]
     assert sum(bookings[day] for day in undated_days) == by_name[undated.name]["delivered"] == 100
@@ -90,7 +89,9 @@ def test_replayed_files_are_partitioned_by_the_dates_in_their_names(
 
     con = duckdb.connect(str(out / "catalog.duckdb"), read_only=True)
     try:
-        months = con.execute("SELECT month, bookings FROM monthly_summary ORDER BY month").fetchall()
+        months = con.execute(
+            "SELECT month, bookings FROM monthly_summary ORDER BY month"
+        ).fetchall()
     finally:
         con.close()
     history = {month: count for month, count in months if month < date(2025, 5, 1)}

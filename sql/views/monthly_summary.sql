@@ -22,6 +22,7 @@ rated AS (
 SELECT
     m.month,
     m.bookings,
+    m.with_outcome,
     m.completed,
     m.completion_rate,
     CAST(m.bookings - p.bookings AS double) / nullif(p.bookings, 0) AS bookings_mom_change,

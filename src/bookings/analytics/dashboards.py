@@ -8,7 +8,7 @@ draws SVG charts: no library, no CDN, nothing fetched; the files open from disk.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -51,7 +51,7 @@ TABLE_COLUMNS: dict[str, list[tuple[str, str, str | None]]] = {
         ("rejected_rows", "Rejected", "int"),
     ],
     "monthly_summary": [
-        ("month", "Month", None),
+        ("month", "Month", "month"),
         ("bookings", "Bookings", "int"),
         ("completion_rate", "Completion", "pct"),
         ("bookings_mom_change", "Bookings MoM", "signed"),
@@ -61,11 +61,12 @@ TABLE_COLUMNS: dict[str, list[tuple[str, str, str | None]]] = {
     ],
     "yearly_summary": [
         ("year", "Year", None),
+        ("months", "Months", "int"),
         ("bookings", "Bookings", "int"),
         ("completion_rate", "Completion", "pct"),
         ("extras_share", "With extras", "pct"),
-        ("bookings_yoy_change", "Bookings YoY", "signed"),
-        ("completion_rate_yoy_change", "Completion YoY", "points"),
+        ("bookings_yoy_change", "Bookings YoY (same months)", "signed"),
+        ("completion_rate_yoy_change", "Completion YoY (same months)", "points"),
     ],
     "data_quality_by_file": [
         ("source_file", "File", None),
@@ -161,7 +162,9 @@ def dashboard_data(
                 "latest_ingests", tables["latest_ingests"], LATEST_INGESTS_EMBEDDED
             ),
             "monthly_summary": _table_spec("monthly_summary", tables["monthly_summary"]),
-            "yearly_summary": _table_spec("yearly_summary", tables["yearly_summary"]),
+            "yearly_summary": _table_spec(
+                "yearly_summary", yearly_rows(tables["yearly_summary"], tables["monthly_summary"])
+            ),
             "data_quality_by_file": _table_spec(
                 "data_quality_by_file", tables["data_quality_by_file"]
             ),
@@ -186,7 +189,55 @@ def _int(value: Any) -> str:
     return "–" if value is None else f"{int(value):,}"
 
 
-FORMATTERS = {"pct": _pct, "signed": _signed, "points": _points, "int": _int, None: str}
+def _month(value: Any) -> str:
+    return "–" if value is None else str(value)[:7]
+
+
+FORMATTERS = {
+    "pct": _pct,
+    "signed": _signed,
+    "points": _points,
+    "int": _int,
+    "month": _month,
+    None: str,
+}
+
+
+def yearly_rows(yearly: pa.Table, monthly: pa.Table) -> pa.Table:
+    """The yearly summary with the number of ingest months each year covers, and year-over-year
+    changes over the same months: a partial first or current year is compared with the same
+    months of the year before, never a few months with twelve. Without those months, no change."""
+    by_year: dict[int, dict[int, Mapping[str, Any]]] = {}
+    for row in monthly.to_pylist():
+        if row["month"] is not None:
+            by_year.setdefault(row["month"].year, {})[row["month"].month] = row
+
+    def totals(months: Iterable[Mapping[str, Any]]) -> tuple[int, float | None]:
+        rows = list(months)
+        bookings = sum(int(r["bookings"] or 0) for r in rows)
+        with_outcome = sum(int(r["with_outcome"] or 0) for r in rows)
+        completed = sum(int(r["completed"] or 0) for r in rows)
+        return bookings, (completed / with_outcome if with_outcome else None)
+
+    rows = yearly.to_pylist()
+    for row in rows:
+        months = by_year.get(row["year"], {})
+        previous = by_year.get(row["year"] - 1, {})
+        row["months"] = len(months)
+        row["bookings_yoy_change"] = None
+        row["completion_rate_yoy_change"] = None
+        if months and all(number in previous for number in months):
+            bookings, rate = totals(months.values())
+            before, rate_before = totals(previous[number] for number in months)
+            if before:
+                row["bookings_yoy_change"] = (bookings - before) / before
+            if rate is not None and rate_before is not None:
+                row["completion_rate_yoy_change"] = rate - rate_before
+    return (
+        pa.Table.from_pylist(rows)
+        if rows
+        else yearly.append_column("months", pa.array([], pa.int64()))
+    )
 
 
 def _html_table(
@@ -220,6 +271,8 @@ def monthly_svg(rows: Sequence[Mapping[str, Any]]) -> Markup:
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
         f'y2="{top + plot_h}" stroke="#999"/>'
     )
+    # A label is about 44 units wide: with many months, label every few (always the last).
+    label_every = max(1, -(-44 // int(step)) if step >= 1 else len(rows))
     for i, row in enumerate(rows):
         x = left + i * step + (step - bar_w) / 2
         h = plot_h * int(row["bookings"]) / max_bookings
@@ -229,10 +282,11 @@ def monthly_svg(rows: Sequence[Mapping[str, Any]]) -> Markup:
         )
         label = str(row["month"])[:7]
         cx = x + bar_w / 2
-        parts.append(
-            f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
-            f"{escape(label)}</text>"
-        )
+        if (len(rows) - 1 - i) % label_every == 0:
+            parts.append(
+                f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
+                f"{escape(label)}</text>"
+            )
         if row["completion_rate"] is not None:
             cy = top + plot_h - plot_h * float(row["completion_rate"]) / max_rate
             line.append(f"{cx:.1f},{cy:.1f}")
@@ -258,13 +312,16 @@ def write_dashboards(
     con: duckdb.DuckDBPyConnection, tables: Mapping[str, pa.Table], out_dir: Path
 ) -> list[Path]:
     env = _environment()
-    generated_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC)
+    generated_at = generated.strftime("%Y-%m-%d %H:%M UTC")
+    current_month = generated.strftime("%Y-%m")
     overall = _first(tables["completion_overall"])
     dq = _first(tables["data_quality_summary"])
     lake_note = f"{_int(overall.get('bookings'))} bookings, {_int(dq.get('rows_read'))} rows read"
     common = {
         "pages": PAGES,
         "generated_at": generated_at,
+        "current_month": current_month,
         "lake_note": lake_note,
         "css": Markup(_asset("dashboard.css")),  # noqa: S704 (the project's own stylesheet)
         "js": Markup(_asset("dashboard.js")),  # noqa: S704 (the project's own script)
@@ -297,7 +354,9 @@ def write_dashboards(
         written.append(path)
 
     monthly = tables["monthly_summary"].to_pylist()
-    latest = monthly[-1] if monthly else {}
+    # The month in progress is incomplete: the report speaks of the last complete month.
+    complete = [row for row in monthly if str(row.get("month", ""))[:7] < current_month]
+    latest = (complete or monthly)[-1] if monthly else {}
     report = env.get_template("direction_report.html").render(
         generated_at=generated_at,
         lake_note=lake_note,
@@ -316,7 +375,8 @@ def write_dashboards(
         monthly_svg=monthly_svg(monthly),
         monthly_table=_html_table(monthly, TABLE_COLUMNS["monthly_summary"]),
         yearly_table=_html_table(
-            tables["yearly_summary"].to_pylist(), TABLE_COLUMNS["yearly_summary"]
+            yearly_rows(tables["yearly_summary"], tables["monthly_summary"]).to_pylist(),
+            TABLE_COLUMNS["yearly_summary"],
         ),
         regions_table=_html_table(
             tables["completion_by_origin_region"].to_pylist(),

@@ -1,11 +1,14 @@
 """``bookings demo``: the whole project on this machine, with no argument and no AWS account.
 
-1. generates booking files: a realistic 50,000-row file written like the public data set, a small
-   dirty copy (UTF-8 with a BOM, LF endings, rows with faults), live bookings without outcomes,
-   and a file that is not a booking CSV at all (an HTML error page saved as .csv);
-2. trains the booking-completion model on the large file (into ``DIR/model``);
-3. runs every file through the offline stack with the model served locally, so the live
-   bookings get real scores, the faulty rows are rejected and the broken file is quarantined;
+1. generates booking files: 50,000 labelled bookings as the monthly exports of the last 24
+   months (``bookings_YYYY-MM-01.csv``, sizes following the season and a yearly growth; the
+   oldest written like the public data set, the others in the encodings copies circulate in), a
+   small dirty copy (UTF-8 with a BOM, LF endings, rows with faults), live bookings without
+   outcomes, and a file that is not a booking CSV at all (an HTML error page saved as .csv);
+2. trains the booking-completion model on the monthly exports (into ``DIR/model``);
+3. runs every file through the offline stack with the model served locally, replaying each
+   export on the date in its name, so the lake holds 24 ingest months; the live bookings get
+   real scores, the faulty rows are rejected and the broken file is quarantined;
 4. builds the KPI report and the dashboards;
 5. prints what to open and three queries to try.
 """
@@ -18,12 +21,27 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
 DEFAULT_OUT = "demo-output"
 DEFAULT_ROWS = 50_000
+HISTORY_MONTHS = 24
+# Relative booking volume per calendar month (January first): the winter holidays, the spring
+# and summer peaks, the autumn trough.
+MONTH_SEASONALITY = (1.04, 0.90, 0.98, 1.02, 1.08, 1.18, 1.24, 1.14, 0.94, 0.90, 0.86, 1.06)
+YEARLY_GROWTH = 0.08
+# How each monthly export was saved, cycled over the months after the first (which is Latin-1
+# with CRLF endings, like the public file).
+MONTHLY_FORMATS = (
+    ("latin-1", "crlf"),
+    ("latin-1", "crlf"),
+    ("utf-8-sig", "crlf"),
+    ("latin-1", "crlf"),
+    ("utf-8", "lf"),
+    ("latin-1", "crlf"),
+)
 DIRTY_ROWS = 2_000
 LIVE_ROWS = 5_000
 BROKEN_FILE_TEXT = (
@@ -58,40 +76,104 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "demo",
         help="generate data, train the model, run the offline stack and build the dashboards",
-        description="The whole pipeline on this machine in a few minutes: generates a realistic "
-        "50,000-row booking file (plus a dirty one, live bookings and a broken file), trains "
-        "the model, runs them through the offline stack with the model served locally, builds "
-        "the report and the dashboards, and prints what to open.",
+        description="The whole pipeline on this machine in a few minutes: generates 50,000 "
+        "realistic bookings as the monthly exports of the last 24 months (plus a dirty file, "
+        "live bookings and a broken file), trains the model, runs them through the offline "
+        "stack with the model served locally, replaying each export on the date in its name "
+        "(so the dashboards have 24 months of history), builds the report and the dashboards, "
+        "and prints what to open.",
     )
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"({DEFAULT_OUT})")
-    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help=f"({DEFAULT_ROWS})")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=DEFAULT_ROWS,
+        help=f"labelled bookings over the monthly exports ({DEFAULT_ROWS})",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
 
 
 @dataclass
+class MonthlyExport:
+    path: Path
+    rows: int
+    encoding: str
+    line_endings: str
+
+
+@dataclass
 class DemoFiles:
-    main: Path
+    monthly: list[MonthlyExport]
     dirty: Path
     live: Path
     broken: Path
 
     def all(self) -> list[str | Path]:
-        return [self.main, self.dirty, self.live, self.broken]
+        return [*(export.path for export in self.monthly), self.dirty, self.live, self.broken]
+
+    @property
+    def labelled(self) -> list[Path]:
+        return [export.path for export in self.monthly]
 
 
-def generate_files(data_dir: Path, rows: int) -> DemoFiles:
+def month_starts(today: date, months: int = HISTORY_MONTHS) -> list[date]:
+    """The first day of each of the last ``months`` months, the current one last."""
+    index = today.year * 12 + today.month - 1
+    return [
+        date(position // 12, position % 12 + 1, 1)
+        for position in range(index - months + 1, index + 1)
+    ]
+
+
+def monthly_sizes(starts: list[date], total: int) -> list[int]:
+    """``total`` rows shared between the months by season and growth; the sizes add up exactly
+    (largest remainders get the rows rounding leaves over)."""
+    weights = [
+        MONTH_SEASONALITY[start.month - 1] * (1 + YEARLY_GROWTH) ** (position / 12)
+        for position, start in enumerate(starts)
+    ]
+    shares = [total * weight / sum(weights) for weight in weights]
+    sizes = [int(share) for share in shares]
+    by_remainder = sorted(range(len(shares)), key=lambda i: sizes[i] - shares[i])
+    for position in by_remainder[: total - sum(sizes)]:
+        sizes[position] += 1
+    return sizes
+
+
+def generate_files(data_dir: Path, rows: int, today: date | None = None) -> DemoFiles:
     from bookings.generator import generate_rows, write_csv
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    today = datetime.now(UTC).date().isoformat()
+    today = today or datetime.now(UTC).date()
+    day = today.isoformat()
+    starts = month_starts(today)
+    monthly: list[MonthlyExport] = []
+    for position, (start, size) in enumerate(zip(starts, monthly_sizes(starts, rows), strict=True)):
+        if size == 0:  # only with a tiny --rows: an export without bookings is not written
+            continue
+        encoding, line_endings = (
+            ("latin-1", "crlf")
+            if position == 0
+            else MONTHLY_FORMATS[position % len(MONTHLY_FORMATS)]
+        )
+        path = data_dir / f"bookings_{start.isoformat()}.csv"
+        # One seed per month: the same months always hold the same bookings.
+        seed = 1000 + position
+        write_csv(
+            path,
+            generate_rows(size, seed),
+            encoding=encoding,
+            line_endings=line_endings,
+            seed=seed,
+        )
+        monthly.append(MonthlyExport(path, size, encoding, line_endings))
     files = DemoFiles(
-        main=data_dir / f"bookings_{today}.csv",
-        dirty=data_dir / f"bookings_{today}_reexport.csv",
-        live=data_dir / f"live_bookings_{today}.csv",
-        broken=data_dir / f"bookings_{today}_export_error.csv",
+        monthly=monthly,
+        dirty=data_dir / f"bookings_{day}_reexport.csv",
+        live=data_dir / f"live_bookings_{day}.csv",
+        broken=data_dir / f"bookings_{day}_export_error.csv",
     )
-    write_csv(files.main, generate_rows(rows, 1), seed=1)
     write_csv(
         files.dirty,
         generate_rows(DIRTY_ROWS, 2),
@@ -112,15 +194,15 @@ def _has(module: str) -> bool:
         return False
 
 
-def train(data: Path, model_dir: Path, out: TextIO) -> Path | None:
-    """Train the model on ``data`` into ``model_dir`` (kept when it is already there)."""
+def train(data: list[Path], model_dir: Path, out: TextIO) -> Path | None:
+    """Train the model on the ``data`` files into ``model_dir`` (kept when it is already there)."""
     archive = model_dir / "model.tar.gz"
     if archive.is_file():
         print(f"model: {archive} (already trained; delete it to train again)", file=out)
         return archive
     from bookings.cli import main as cli_main
 
-    code = cli_main(["train", "--data", str(data), "--out", str(model_dir)])
+    code = cli_main(["train", "--data", *map(str, data), "--out", str(model_dir)])
     if code != 0 or not archive.is_file():
         print("model: training failed; the bookings stay unscored", file=out)
         return None
@@ -153,8 +235,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {out_dir}: cannot write ({exc.strerror or exc})", file=sys.stderr)
         return 2
     timings["generate"] = time.perf_counter() - mark
+    first, last = files.monthly[0], files.monthly[-1]
+    sizes = [export.rows for export in files.monthly]
     print(
-        f"{files.main.name}: {args.rows:,} bookings (Latin-1, CRLF, like the public file)\n"
+        f"{len(files.monthly)} monthly exports {first.path.name} .. {last.path.name}: "
+        f"{args.rows:,} bookings ({min(sizes):,} to {max(sizes):,} a month; the first in "
+        "Latin-1 with CRLF like the public file, the others as copies circulate)\n"
         f"{files.dirty.name}: {DIRTY_ROWS:,} bookings re-saved as UTF-8 with faults\n"
         f"{files.live.name}: {LIVE_ROWS:,} live bookings without an outcome (to be scored)\n"
         f"{files.broken.name}: an error page saved as .csv (to be quarantined)",
@@ -165,16 +251,20 @@ def run(args: argparse.Namespace) -> int:
     if _has("bookings.ml"):
         _step("2. training the booking-completion model", out)
         mark = time.perf_counter()
-        model = train(files.main, out_dir / "model", out)
+        model = train(files.labelled, out_dir / "model", out)
         timings["train"] = time.perf_counter() - mark
     else:
         _step("2. no model package installed: the bookings stay unscored", out)
 
-    _step("3. running the files through the offline stack (moto, the real state machine)", out)
+    _step(
+        "3. running the files through the offline stack (moto, the real state machine), each "
+        "export replayed on the date in its name",
+        out,
+    )
     mark = time.perf_counter()
     progress = create_progress(quiet=args.quiet)
     try:
-        result = run_files(files.all(), out_dir, model=model, progress=progress)
+        result = run_files(files.all(), out_dir, model=model, progress=progress, replay_dates=True)
     except (OfflineRunError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

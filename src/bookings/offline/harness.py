@@ -36,6 +36,7 @@ import fnmatch
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import sys
@@ -742,10 +743,21 @@ class EmulatedStack:
     @contextlib.contextmanager
     def _function_environ(self, spec: FunctionSpec) -> Iterator[None]:
         saved = dict(os.environ)
-        os.environ.update(self.function_environment(spec.logical_id))
+        environment = self.function_environment(spec.logical_id)
+        os.environ.update(environment)
+        # Lambda starts every function in its own process; here the functions share one, and
+        # Powertools sets its logger's level only once per service: apply this function's level.
+        service = environment.get("POWERTOOLS_SERVICE_NAME")
+        level = environment.get("POWERTOOLS_LOG_LEVEL")
+        service_logger = logging.getLogger(service) if service else None
+        saved_level = service_logger.level if service_logger else logging.NOTSET
+        if service_logger is not None and level:
+            service_logger.setLevel(level.upper())
         try:
             yield
         finally:
+            if service_logger is not None:
+                service_logger.setLevel(saved_level)
             os.environ.clear()
             os.environ.update(saved)
 

@@ -6,7 +6,9 @@ both go to a sink of the caller's choice (a log file under the output directory,
 that ``bookings invoke`` prints), never between the command's own output lines.
 
 Powertools binds its handler to the ``sys.stdout`` of the moment a handler module is first loaded
-and keeps it for the process, so the redirection is one long-lived stream whose target changes.
+and keeps it for the process, so the redirection is one long-lived stream whose target changes;
+handlers bound earlier (a module loaded before any session) are re-pointed at it. Between
+sessions the stream writes to whatever ``sys.stdout`` is at the time.
 """
 
 from __future__ import annotations
@@ -33,19 +35,41 @@ class _SwitchableStream(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    def _current(self) -> TextIO | None:
+        if self.target is not None:
+            return self.target
+        return None if sys.stdout is self else sys.stdout
+
     def write(self, text: str) -> int:
         with self._lock:
-            if self.target is not None:
-                self.target.write(text)
+            current = self._current()
+            if current is not None:
+                current.write(text)
         return len(text)
 
     def flush(self) -> None:
         with self._lock:
-            if self.target is not None:
-                self.target.flush()
+            current = self._current()
+            if current is not None:
+                current.flush()
 
 
 _FUNCTION_OUTPUT = _SwitchableStream()
+
+
+def _bind_powertools_handlers() -> None:
+    """Point the Powertools loggers' stream handlers, wherever they were bound, at the switch."""
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if not isinstance(logger, logging.Logger):
+            continue
+        for handler in logger.handlers:
+            formatter = type(handler.formatter).__module__ if handler.formatter else ""
+            if (
+                isinstance(handler, logging.StreamHandler)
+                and formatter.startswith("aws_lambda_powertools")
+                and handler.stream is not _FUNCTION_OUTPUT
+            ):
+                handler.setStream(_FUNCTION_OUTPUT)
 
 
 @contextlib.contextmanager
@@ -59,6 +83,7 @@ def captured_function_logs(sink: TextIO) -> Iterator[TextIO]:
     previous_propagate = interpreter.propagate
     _FUNCTION_OUTPUT.target = sink
     sys.stdout = _FUNCTION_OUTPUT
+    _bind_powertools_handlers()
     interpreter.addHandler(handler)
     interpreter.propagate = False
     try:

@@ -90,9 +90,18 @@
     rows.forEach(function (r, i) {
       const x = left + i * step + (step - barW) / 2;
       const h = (plotH * r.bookings) / maxB;
-      const bar = el("rect", { class: "bar", x: x, y: top + plotH - h, width: barW, height: Math.max(h, 0.5) });
+      // Live bookings (no outcome yet) sit on top in a lighter shade: they count in the volume
+      // but not in the completion rate.
+      const live = options.split ? r.bookings - r.with_outcome : 0;
+      const liveH = (plotH * live) / maxB;
+      const bar = el("rect", { class: "bar", x: x, y: top + plotH - h + liveH, width: barW, height: Math.max(h - liveH, 0.5) });
       bar.appendChild(el("title", {}, r.value + ": " + num(r.bookings) + " bookings, completion " + pct(r.rate)));
       svg.appendChild(bar);
+      if (live > 0) {
+        const liveBar = el("rect", { class: "bar live", x: x, y: top + plotH - h, width: barW, height: Math.max(liveH, 0.5) });
+        liveBar.appendChild(el("title", {}, r.value + ": " + num(live) + " live bookings awaiting an outcome"));
+        svg.appendChild(liveBar);
+      }
       const cx = x + barW / 2;
       if (r.rate !== null) {
         const cy = top + plotH - (plotH * r.rate) / maxR;
@@ -163,8 +172,12 @@
     return t;
   }
 
+  // The month the dashboard was generated in is still filling up: compare complete months only.
   function monthChanges(rows) {
-    const last = rows[rows.length - 1], prev = rows[rows.length - 2];
+    const current = document.body.dataset.currentMonth || "";
+    const complete = rows.filter(function (r) { return String(r.value).slice(0, 7) < current; });
+    const months = complete.length ? complete : rows;
+    const last = months[months.length - 1], prev = months[months.length - 2];
     let yoy = null;
     if (last) {
       const [y, m] = String(last.value).split("-");
@@ -222,7 +235,7 @@
       const rows = aggregate(node.dataset.dimension || "ingest_month").map(function (r) {
         return Object.assign({}, r, { value: String(r.value).slice(0, 7) });
       });
-      barChart(node, rows, { line: true, rotate: rows.length > 8 });
+      barChart(node, rows, { line: true, rotate: rows.length > 8, split: true });
     },
   };
 
@@ -243,8 +256,9 @@
       const columns = spec.columns.map(function (c) {
         const f = c.format === "pct" ? function (v) { return pct(v); } :
           c.format === "int" ? num : c.format === "signed" ? signedPct :
-          c.format === "points" ? points : null;
-        return { key: c.key, title: c.title, num: !!c.format, format: f, trend: c.format === "signed" || c.format === "points" };
+          c.format === "points" ? points :
+          c.format === "month" ? function (v) { return v === null || v === undefined ? "–" : String(v).slice(0, 7); } : null;
+        return { key: c.key, title: c.title, num: !!c.format && c.format !== "month", format: f, trend: c.format === "signed" || c.format === "points" };
       });
       table(node, spec.rows, columns);
     });
