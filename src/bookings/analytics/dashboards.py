@@ -148,7 +148,9 @@ def _table_spec(name: str, table: pa.Table, limit: int | None = None) -> dict[st
 
 
 def dashboard_data(
-    con: duckdb.DuckDBPyConnection, tables: Mapping[str, pa.Table]
+    con: duckdb.DuckDBPyConnection,
+    tables: Mapping[str, pa.Table],
+    current_month: str | None = None,
 ) -> dict[str, Any]:
     cube = run_sql(con, "SELECT * FROM dashboard_cube")
     return {
@@ -163,7 +165,8 @@ def dashboard_data(
             ),
             "monthly_summary": _table_spec("monthly_summary", tables["monthly_summary"]),
             "yearly_summary": _table_spec(
-                "yearly_summary", yearly_rows(tables["yearly_summary"], tables["monthly_summary"])
+                "yearly_summary",
+                yearly_rows(tables["yearly_summary"], tables["monthly_summary"], current_month),
             ),
             "data_quality_by_file": _table_spec(
                 "data_quality_by_file", tables["data_quality_by_file"]
@@ -203,14 +206,19 @@ FORMATTERS = {
 }
 
 
-def yearly_rows(yearly: pa.Table, monthly: pa.Table) -> pa.Table:
+def yearly_rows(yearly: pa.Table, monthly: pa.Table, current_month: str | None = None) -> pa.Table:
     """The yearly summary with the number of ingest months each year covers, and year-over-year
     changes over the same months: a partial first or current year is compared with the same
-    months of the year before, never a few months with twelve. Without those months, no change."""
+    months of the year before, never a few months with twelve. Without those months, no change.
+    The month in progress (``current_month``, YYYY-MM) is left out of the comparison."""
     by_year: dict[int, dict[int, Mapping[str, Any]]] = {}
+    complete: dict[int, dict[int, Mapping[str, Any]]] = {}
     for row in monthly.to_pylist():
         if row["month"] is not None:
-            by_year.setdefault(row["month"].year, {})[row["month"].month] = row
+            month = row["month"]
+            by_year.setdefault(month.year, {})[month.month] = row
+            if current_month is None or f"{month.year:04d}-{month.month:02d}" < current_month:
+                complete.setdefault(month.year, {})[month.month] = row
 
     def totals(months: Iterable[Mapping[str, Any]]) -> tuple[int, float | None]:
         rows = list(months)
@@ -221,9 +229,9 @@ def yearly_rows(yearly: pa.Table, monthly: pa.Table) -> pa.Table:
 
     rows = yearly.to_pylist()
     for row in rows:
-        months = by_year.get(row["year"], {})
+        row["months"] = len(by_year.get(row["year"], {}))
+        months = complete.get(row["year"], {})
         previous = by_year.get(row["year"] - 1, {})
-        row["months"] = len(months)
         row["bookings_yoy_change"] = None
         row["completion_rate_yoy_change"] = None
         if months and all(number in previous for number in months):
@@ -325,7 +333,7 @@ def write_dashboards(
         "lake_note": lake_note,
         "css": Markup(_asset("dashboard.css")),  # noqa: S704 (the project's own stylesheet)
         "js": Markup(_asset("dashboard.js")),  # noqa: S704 (the project's own script)
-        "data_json": _script_json(dashboard_data(con, tables)),
+        "data_json": _script_json(dashboard_data(con, tables, current_month)),
     }
     written = []
     dq_view = {
@@ -375,7 +383,9 @@ def write_dashboards(
         monthly_svg=monthly_svg(monthly),
         monthly_table=_html_table(monthly, TABLE_COLUMNS["monthly_summary"]),
         yearly_table=_html_table(
-            yearly_rows(tables["yearly_summary"], tables["monthly_summary"]).to_pylist(),
+            yearly_rows(
+                tables["yearly_summary"], tables["monthly_summary"], current_month
+            ).to_pylist(),
             TABLE_COLUMNS["yearly_summary"],
         ),
         regions_table=_html_table(
