@@ -25,7 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import bench_file
+
 SIZES = (50_000, 1_000_000)
+
 SEED = 7
 TARGET_SECONDS = {50_000: 60.0, 1_000_000: 600.0}
 TARGET_MEMORY_GROWTH = 1.1
@@ -41,19 +44,6 @@ _CHILD = (
 )
 
 
-def bench_file(rows: int) -> Path:
-    from bookings.generator import generate_rows, write_csv
-
-    folder = Path(tempfile.gettempdir()) / "bookings-bench"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"bookings_{rows}_seed{SEED}.csv"
-    if not path.exists():
-        partial = path.with_suffix(".partial")
-        write_csv(partial, generate_rows(rows, SEED), seed=SEED)
-        partial.replace(path)
-    return path
-
-
 def _rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -65,7 +55,7 @@ def _rss_mb(pid: int) -> float | None:
 
 
 def run_once(rows: int) -> dict[str, Any]:
-    source = bench_file(rows)
+    source = bench_file(rows, SEED)
     samples: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bookings-bench-offline-") as scratch:
         out = Path(scratch) / "out"

@@ -29,24 +29,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from benchmarks import bench_file
+
 DEFAULT_ROWS = 1_000_000
+
 SEED = 7
 TARGET_SPEEDUP_OVER_PYDANTIC = 2.0
 TARGET_MAX_SLOWDOWN_VS_PANDAS = 6.0
 TARGET_PEAK_RSS_MB = 200.0
-
-
-def bench_file(rows: int) -> Path:
-    from bookings.generator import generate_rows, write_csv
-
-    folder = Path(tempfile.gettempdir()) / "bookings-bench"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"bookings_{rows}_seed{SEED}.csv"
-    if not path.exists():
-        partial = path.with_suffix(".partial")
-        write_csv(partial, generate_rows(rows, SEED), seed=SEED)
-        partial.replace(path)
-    return path
 
 
 def pandas_floor(path: Path) -> tuple[float, float, int]:
@@ -160,7 +150,7 @@ def cpu_breakdown(path: Path) -> dict[str, float]:
 
 
 def run(rows: int = DEFAULT_ROWS) -> dict[str, Any]:
-    path = bench_file(rows)
+    path = bench_file(rows, SEED)
     project = project_pipeline(path)
     pandas_seconds, pandas_cpu_seconds, pandas_rows = pandas_floor(path)
     pydantic_seconds, pydantic_cpu_seconds, pydantic_valid, pydantic_invalid = pydantic_naive(path)
