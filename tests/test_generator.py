@@ -179,6 +179,43 @@ def test_completion_depends_on_origin_extras_channel(rows: list[dict[str, Any]])
     assert rate([r for r in rows if r["length_of_stay"] > 30]) < overall
 
 
+def test_completion_has_non_linear_shapes_and_interactions(rows: list[dict[str, Any]]) -> None:
+    def rate(selected: list[dict[str, Any]]) -> float:
+        return sum(row["booking_complete"] for row in selected) / len(selected)
+
+    def odds(probability: float) -> float:
+        return probability / (1 - probability)
+
+    def band(name: str, low: int, high: int) -> list[dict[str, Any]]:
+        return [r for r in rows if low <= r[name] <= high]
+
+    # Completion peaks for mid-range lead times, falling for very short and very long ones.
+    peak = rate(band("purchase_lead", 31, 60))
+    assert peak > 2 * rate(band("purchase_lead", 0, 14))
+    assert peak > 2 * rate(band("purchase_lead", 251, 867))
+    # Short stays complete far more often than long ones; beyond a month the stay is flat.
+    beyond_a_month = rate(band("length_of_stay", 31, 60))
+    assert rate(band("length_of_stay", 3, 6)) > 2 * beyond_a_month
+    assert abs(rate(band("length_of_stay", 61, 778)) - beyond_a_month) < 0.03
+    # The best flight hours differ by route: overnight on long-haul, morning on shorter ones.
+    long_haul = [r for r in rows if r["flight_duration"] >= 8]
+    shorter = [r for r in rows if r["flight_duration"] < 8]
+    overnight = [r for r in long_haul if r["flight_hour"] <= 4 or r["flight_hour"] >= 21]
+    assert rate(overnight) > rate([r for r in long_haul if 10 <= r["flight_hour"] <= 16]) + 0.05
+    morning = [r for r in shorter if 6 <= r["flight_hour"] <= 11]
+    assert rate(morning) > rate([r for r in shorter if r["flight_hour"] <= 4]) + 0.05
+
+    # Extra baggage matters more to customers of a long-haul origin than of a short-haul one.
+    def baggage_odds_ratio(origin: str) -> float:
+        mine = [r for r in rows if r["booking_origin"] == origin]
+        with_bags = rate([r for r in mine if r["wants_extra_baggage"]])
+        without = rate([r for r in mine if not r["wants_extra_baggage"]])
+        return odds(with_bags) / odds(without)
+
+    assert baggage_odds_ratio("Australia") > 1.7
+    assert baggage_odds_ratio("Malaysia") < 1.6
+
+
 def test_about_one_and_a_half_percent_exact_duplicates_interleaved(
     rows: list[dict[str, Any]],
 ) -> None:

@@ -1,4 +1,7 @@
-"""The generated outcome carries a realistic signal: about what the public file gives a model."""
+"""The generated outcome carries a realistic signal: about what the public file gives a model.
+
+Completion depends on non-linear shapes and interactions, so gradient boosting clearly beats a
+logistic regression on one-hot categories and standardised numbers, as on the public file."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ pytestmark = pytest.mark.slow
 CATEGORICAL = ["sales_channel", "trip_type", "flight_day", "route", "booking_origin"]
 
 
-def test_gradient_boosting_auc_is_realistic_and_beats_a_linear_model() -> None:
+def test_gradient_boosting_auc_is_realistic_and_clearly_beats_a_linear_model() -> None:
     import lightgbm as lgb
     import pandas as pd
     from sklearn.compose import ColumnTransformer
@@ -48,7 +51,7 @@ def test_gradient_boosting_auc_is_realistic_and_beats_a_linear_model() -> None:
     )
     booster.fit(x_train, y_train)
     boosted_auc = roc_auc_score(y_test, booster.predict_proba(x_test)[:, 1])
-    assert 0.78 <= boosted_auc <= 0.86
+    assert 0.805 <= boosted_auc <= 0.84
 
     numeric = [name for name in features.columns if name not in CATEGORICAL]
     linear = make_pipeline(
@@ -62,4 +65,4 @@ def test_gradient_boosting_auc_is_realistic_and_beats_a_linear_model() -> None:
     )
     linear.fit(x_train, y_train)
     linear_auc = roc_auc_score(y_test, linear.predict_proba(x_test)[:, 1])
-    assert linear_auc < boosted_auc - 0.005
+    assert linear_auc <= boosted_auc - 0.03

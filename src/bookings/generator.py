@@ -1,10 +1,12 @@
 """A faithful generator of airline booking files.
 
 It reproduces the public "customer booking" data set: its 14 columns, their marginal
-distributions, the way completion depends on origin, route, stay, duration and extra services,
-and its quirks (Latin-1 with CRLF and no final newline, ~1.4% exact duplicates, "(not set)"
-origins, real IATA routes with a fixed duration per route, gaps in length_of_stay). With
-``dirty`` it also injects the faults real copies of such files carry.
+distributions, the way completion depends on origin, route, stay, lead time, hour, duration and
+extra services (through non-linear shapes and interactions, so that gradient boosting clearly
+beats a linear model, as on the public file), and its quirks (Latin-1 with CRLF and no final
+newline, ~1.4% exact duplicates, "(not set)" origins, real IATA routes with a fixed duration per
+route, gaps in length_of_stay). With ``dirty`` it also injects the faults real copies of such
+files carry.
 
 The airline's world (its airports, routes, their popularity, durations and conversion effects,
 and the customers' countries) is fixed: every seed draws bookings from the same world, so a model
@@ -88,7 +90,7 @@ TAIL_ORIGINS_SHARE: Final = 2.21
 # Completion rate by origin in the public file's spirit: Malaysians and Indonesians convert
 # far above the average, Australians far below.
 ORIGIN_COMPLETION: Final[dict[str, float]] = {
-    "Australia": 0.055, "Malaysia": 0.36, "South Korea": 0.09, "Japan": 0.10, "China": 0.24,
+    "Australia": 0.06, "Malaysia": 0.36, "South Korea": 0.09, "Japan": 0.10, "China": 0.24,
     "Indonesia": 0.30, "Taiwan": 0.12, "Thailand": 0.15, "India": 0.12, "New Zealand": 0.08,
     "Singapore": 0.17, "United States": 0.10, "Vietnam": 0.11, "Macau": 0.10, "Hong Kong": 0.12,
     "Philippines": 0.09, "United Kingdom": 0.09, "Brunei": 0.16, "Cambodia": 0.15,
@@ -97,18 +99,27 @@ ORIGIN_COMPLETION: Final[dict[str, float]] = {
 # Each origin's own term of the completion log-odds, calibrated (over 300,000 generated rows) so
 # that its completion rate matches ORIGIN_COMPLETION once every other term is added.
 ORIGIN_LOGITS: Final[dict[str, float]] = {
-    "Australia": -4.167, "Malaysia": -1.248, "South Korea": -3.086, "Japan": -3.156,
-    "China": -1.761, "Indonesia": -1.399, "Taiwan": -2.604, "Thailand": -2.294, "India": -2.685,
-    "New Zealand": -3.414, "Singapore": -2.222, "United States": -2.363, "Vietnam": -2.896,
-    "Macau": -3.247, "Hong Kong": -2.557, "Philippines": -2.76, "United Kingdom": -2.424,
-    "Brunei": -2.098, "Cambodia": -1.784, "(not set)": -2.52,
+    "Australia": -4.828, "Malaysia": -1.403, "South Korea": -3.446, "Japan": -3.54, "China": -1.856,
+    "Indonesia": -1.354, "Taiwan": -2.827, "Thailand": -2.365, "India": -3.095,
+    "New Zealand": -4.239, "Singapore": -2.57, "United States": -2.924, "Vietnam": -2.758,
+    "Macau": -3.865, "Hong Kong": -2.652, "Philippines": -2.877, "United Kingdom": -2.933,
+    "Brunei": -2.161, "Cambodia": -2.315, "(not set)": -2.904,
 }  # fmt: skip
-TAIL_ORIGIN_LOGIT: Final = -2.6
+TAIL_ORIGIN_LOGIT: Final = -2.76
 # Share of an origin's bookings on routes touching its own country (the rest: anywhere).
 HOME_ROUTE_SHARE: Final = 0.75
 HOME_ROUTE_BONUS: Final = 0.8
 COMPLETION_INTERCEPT: Final = -0.85
-ROUTE_EFFECT_SD: Final = 0.9
+ROUTE_EFFECT_SD: Final = 0.4
+# Completion against purchase lead: a bump on the log-days scale, peaking near two months.
+LEAD_PEAK_LOG_DAYS: Final = 4.0
+LEAD_WIDTH_LOG_DAYS: Final = 1.2
+LEAD_EFFECT_RANGE: Final = 2.0
+LONG_HAUL_HOURS: Final = 8.0
+# Origins whose home routes average this many hours or fewer count as short-haul (haul 0), and
+# this many more as fully long-haul (haul 1).
+SHORT_HAUL_ORIGIN_HOURS: Final = 6.0
+HAUL_SPAN_HOURS: Final = 2.5
 
 PASSENGER_WEIGHTS: Final = (62.7, 25.6, 5.9, 3.6, 1.1, 0.6, 0.23, 0.18, 0.13)
 INTERNET_SHARE: Final = 0.888
@@ -161,6 +172,8 @@ class World:
     origins: tuple[str, ...]
     origin_cumulative: list[float]
     origin_effects: dict[str, float]
+    # per origin: 0 (its customers fly short-haul) to 1 (long-haul)
+    origin_haul: dict[str, float]
     # per origin: (its home routes, cumulative popularity) or None
     home_routes: dict[str, tuple[tuple[Route, ...], list[float]] | None]
     allowed_long_stays: list[int] = field(default_factory=list)
@@ -208,9 +221,19 @@ def world() -> World:
     origins = (*MAJOR_ORIGIN_SHARES, *TAIL_ORIGINS)
     shares = [*MAJOR_ORIGIN_SHARES.values(), *(w * tail_scale for w in tail_weights)]
     home_routes: dict[str, tuple[tuple[Route, ...], list[float]] | None] = {}
+    origin_haul: dict[str, float] = {}
+    network_hours = sum(r.duration * w for r, w in zip(routes, popularity, strict=True))
+    network_hours /= sum(popularity)
     for name in origins:
         country = geo.country_code(name)
         indexes = [i for i, route in enumerate(routes) if country in route.countries]
+        home_hours = network_hours
+        if indexes:
+            home_hours = sum(routes[i].duration * popularity[i] for i in indexes)
+            home_hours /= sum(popularity[i] for i in indexes)
+        origin_haul[name] = min(
+            1.0, max(0.0, (home_hours - SHORT_HAUL_ORIGIN_HOURS) / HAUL_SPAN_HOURS)
+        )
         if not indexes:
             home_routes[name] = None
             continue
@@ -231,6 +254,7 @@ def world() -> World:
         origins=origins,
         origin_cumulative=_cumulative(shares),
         origin_effects=origin_effects,
+        origin_haul=origin_haul,
         home_routes=home_routes,
         allowed_long_stays=[*range(61), *long_stays],
     )
@@ -268,15 +292,48 @@ def _length_of_stay(rng: random.Random, allowed: list[int]) -> int:
     return allowed[min(index, len(allowed) - 1)]
 
 
-def _completion_logit(row: dict[str, Any], route: Route, origin_effect: float, home: bool) -> float:
-    """The log-odds that a booking is completed: additive effects and a few interactions."""
+def _lead_effect(lead: int) -> float:
+    """Completion peaks for bookings made one to three months ahead, on a log-days scale."""
+    distance = (math.log1p(lead) - LEAD_PEAK_LOG_DAYS) / LEAD_WIDTH_LOG_DAYS
+    return LEAD_EFFECT_RANGE * (math.exp(-distance * distance) - 0.5)
+
+
+def _stay_effect(stay: int) -> float:
+    """Short holidays complete far more often; beyond a month the stay no longer matters."""
+    if stay < 3:
+        return -0.3
+    if stay <= 6:
+        return 1.0
+    if stay <= 30:
+        return 0.9 - 1.5 * (stay - 6) / 24
+    return -0.6
+
+
+def _hour_effect(hour: int, duration: float) -> float:
+    """Long-haul flights sell best as overnight departures, shorter ones in the morning."""
+    if duration >= LONG_HAUL_HOURS:
+        if hour <= 4 or hour >= 21:
+            return 0.8
+        return -0.5 if 10 <= hour <= 16 else 0.0
+    if 6 <= hour <= 11:
+        return 0.6
+    return -0.5 if hour >= 18 or hour <= 3 else 0.0
+
+
+def _completion_logit(
+    row: dict[str, Any], route: Route, origin_effect: float, origin_haul: float, home: bool
+) -> float:
+    """The log-odds that a booking is completed: origin and route effects, non-linear shapes of
+    lead time, stay and hour, and interactions between them, the services and the origin."""
     stay = row["length_of_stay"]
     lead = row["purchase_lead"]
     hour = row["flight_hour"]
     meals = row["wants_in_flight_meals"]
     extras = row["wants_extra_baggage"] + row["wants_preferred_seat"] + meals
     logit: float = origin_effect + route.effect + COMPLETION_INTERCEPT
-    logit += 0.45 * row["wants_extra_baggage"] + 0.3 * row["wants_preferred_seat"]
+    # Extra baggage matters to customers of long-haul origins, hardly to short-haul ones.
+    logit += row["wants_extra_baggage"] * (0.05 + 0.9 * origin_haul)
+    logit += 0.3 * row["wants_preferred_seat"]
     logit += 0.35 if extras == 3 else 0.0
     # Meals matter on long flights only.
     logit += meals * (0.6 if route.duration >= 8 else -0.3)
@@ -285,19 +342,14 @@ def _completion_logit(row: dict[str, Any], route: Route, origin_effect: float, h
         logit += HOME_ROUTE_BONUS + 0.15 * (route.duration - 7.0)
     else:
         logit -= 0.3 * (route.duration - 7.0)
-    # A short holiday converts best; beyond a month the chance falls away.
-    logit += 0.8 if 3 <= stay <= 7 else 0.0
-    logit -= 0.01 * stay + (0.6 if stay > 30 else 0.0)
+    logit += _stay_effect(stay) + _lead_effect(lead) + _hour_effect(hour, route.duration)
     # Short-notice short trips (business) convert, other last-minute searches do not.
     if lead <= 14:
-        logit += 1.2 if stay <= 3 else -0.5
-    logit += 0.4 if 21 <= lead <= 60 else 0.0
-    logit -= 0.001 * lead
+        logit += 0.8 if stay <= 3 else -0.3
     # Mobile converts worse, except in the evening and for customers at home.
     if row["sales_channel"] == "Mobile":
         logit += 0.2 if hour >= 18 else -0.3 if home else -0.75
     logit -= 0.8 if row["trip_type"] != "RoundTrip" else 0.0
-    logit += 0.45 if 6 <= hour <= 12 else -0.3 if hour >= 20 else 0.0
     logit += 0.1 * (row["num_passengers"] == 1) - 0.15 * (row["num_passengers"] >= 4)
     logit += 0.1 if row["flight_day"] in ("Sat", "Wed") else 0.0
     return logit
@@ -336,7 +388,9 @@ def _booking(rng: random.Random, world_: World) -> dict[str, Any]:
         ),
         "flight_duration": route.duration,
     }
-    logit = _completion_logit(row, route, world_.origin_effects[origin], at_home)
+    logit = _completion_logit(
+        row, route, world_.origin_effects[origin], world_.origin_haul[origin], at_home
+    )
     row["booking_complete"] = int(rng.random() < 1.0 / (1.0 + math.exp(-logit)))
     return row
 
