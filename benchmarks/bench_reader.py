@@ -66,7 +66,6 @@ def pydantic_naive(path: Path) -> tuple[float, float, int, int]:
 def project_pipeline(path: Path) -> dict[str, Any]:
     """Run (c) in a child process; its own timing and peak memory."""
     with tempfile.TemporaryDirectory() as out_dir:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         completed = subprocess.run(
             [sys.executable, "-m", "benchmarks.bench_reader", "--child", str(path), out_dir],
             capture_output=True,
@@ -74,14 +73,11 @@ def project_pipeline(path: Path) -> dict[str, Any]:
             check=True,
             cwd=Path(__file__).resolve().parents[1],
         )
-        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
         output_bytes = sum(f.stat().st_size for f in Path(out_dir).iterdir())
-    # ru_maxrss is in KiB on Linux. RUSAGE_CHILDREN is the largest of all children so far:
-    # when an earlier child was larger, the child's own figure is the one that holds.
-    result["peak_rss_mb"] = round(
-        (after if after > before else result["self_max_rss_kib"]) / 1024, 1
-    )
+    # The child's own high-water mark (KiB on Linux), read when its work is done: RUSAGE_CHILDREN
+    # would report the largest child this process ever had, e.g. another benchmark's.
+    result["peak_rss_mb"] = round(result["self_max_rss_kib"] / 1024, 1)
     result["output_mb"] = round(output_bytes / 1e6, 1)
     return result
 
