@@ -476,7 +476,11 @@ class OfflineSession:
                 self._export(writer, staging_prefix)
                 last_drain = time.perf_counter()
             time.sleep(POLL_SECONDS)
-        return stack.wait(arn)
+        outcome = stack.wait(arn)
+        # Only once the interpreter's thread is idle: trimming the heap while it allocates crashed
+        # the process (a segmentation fault in json.dumps) in some runs.
+        release_free_memory()
+        return outcome
 
     def _export(self, writer: LakeWriter, staging_prefix: str) -> None:
         """Move what the execution delivered so far to the lake (handlers wait meanwhile)."""
@@ -486,7 +490,6 @@ class OfflineSession:
         with stack.paused():
             self.exporter.drain(writer, self._seen)
             self.exporter.expire_staging(staging_prefix)
-            release_free_memory()
         self._export_seconds += time.perf_counter() - mark
 
     def _chunk_count(self, manifest_key: str) -> int | None:
