@@ -209,14 +209,7 @@ class ValidationRun:
                     break
                 except csv.Error as exc:
                     row_number += 1
-                    malformed = MalformedRecord(
-                        csv_file.raw_line(reader.line_num),  # type: ignore[attr-defined]
-                        str(exc),
-                    )
-                    outcome = self._check_slowly(row_number, malformed)
-                    self.rejected += 1
-                    self.reasons.update(outcome.reasons)  # type: ignore[union-attr]
-                    yield outcome  # type: ignore[misc]
+                    yield self._reject_malformed(row_number, reader.line_num, exc)  # type: ignore[attr-defined]
         finally:
             self.rows, self.valid, self.duplicates = row_number, valid, duplicates
             csv_file.blank_lines += blank
@@ -322,14 +315,7 @@ class ValidationRun:
                     break
                 except csv.Error as exc:
                     row_number += 1
-                    malformed = MalformedRecord(
-                        csv_file.raw_line(reader.line_num),  # type: ignore[attr-defined]
-                        str(exc),
-                    )
-                    outcome = self._check_slowly(row_number, malformed)
-                    self.rejected += 1
-                    self.reasons.update(outcome.reasons)  # type: ignore[union-attr]
-                    on_rejected(outcome)  # type: ignore[arg-type]
+                    on_rejected(self._reject_malformed(row_number, reader.line_num, exc))  # type: ignore[attr-defined]
             if block:
                 write_enriched(join(block))
         finally:
@@ -362,6 +348,15 @@ class ValidationRun:
     ) -> RejectedRecord:
         message = f"{self.name}: row {row_number}: " + "; ".join(details)
         return RejectedRecord(row_number, raw, reasons, message)
+
+    def _reject_malformed(self, row_number: int, line_num: int, error: csv.Error) -> RejectedRecord:
+        """A record the csv module could not parse: rejected with its original line, counted."""
+        malformed = MalformedRecord(self._csv.raw_line(line_num), str(error))
+        outcome = self._check_slowly(row_number, malformed)
+        assert isinstance(outcome, RejectedRecord)
+        self.rejected += 1
+        self.reasons.update(outcome.reasons)
+        return outcome
 
     def _check_slowly(
         self, row_number: int, cells: list[str] | MalformedRecord
