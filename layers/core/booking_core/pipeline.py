@@ -14,8 +14,9 @@ Stages, so that the Validate and Enrich Lambdas can run them separately:
   pre-serialised fragments without a dict per row (``booking_core.enriched_json``).
 
 Exact duplicates within a file are flagged (``is_duplicate`` on the second and later copies),
-never dropped: the pipeline keeps a 64-bit hash of each valid normalised row in a set (about
-70 bytes per distinct row: 70 MB for a million rows).
+never dropped: the pipeline keeps a 64-bit hash of each valid normalised row
+(``booking_core.duplicates``: in a set up to a million of them, about 70 MB, and beyond that
+in a temporary SQLite table on disk, so that memory stays bounded whatever the file size).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
+from booking_core.duplicates import DEFAULT_MEMORY_KEYS, DuplicateIndex
 from booking_core.errors import UnreadableFileError
 from booking_core.jsonl import BinaryWriter, dumps_line
 from booking_core.reader import BookingCsv, MalformedRecord, is_blank, open_booking_csv, raw_text
@@ -64,8 +66,18 @@ class RejectedRecord:
 class ValidationRun:
     """The outcomes of one file in input order; ``summary`` once they have all been read."""
 
-    def __init__(self, csv_file: BookingCsv, *, source_file: str, name: str) -> None:
+    def __init__(
+        self,
+        csv_file: BookingCsv,
+        *,
+        source_file: str,
+        name: str,
+        duplicate_memory_keys: int = DEFAULT_MEMORY_KEYS,
+    ) -> None:
         self.source_file = source_file
+        self._duplicate_memory_keys = duplicate_memory_keys
+        # Keys of distinct rows moved from memory to disk (booking_core.duplicates).
+        self.duplicate_keys_spilled = 0
         self.name = name
         self._csv = csv_file
         self._checkers = [ColumnChecker(field) for field in csv_file.fields]
@@ -155,7 +167,9 @@ class ValidationRun:
         in_order = csv_file.positions == tuple(range(len(csv_file.positions)))
         fast_lookups = [checker.fast for checker in self._checkers]
         lookup = dict.get
-        seen: set[int] = set()
+        index = DuplicateIndex(self._duplicate_memory_keys)
+        memory_keys = index.memory_keys
+        seen = index.recent
         remember = seen.add
         reader = csv_file.csv_reader()
         row_number = valid = duplicates = blank = 0
@@ -174,9 +188,14 @@ class ValidationRun:
                                 if key in seen:
                                     duplicates += 1
                                     duplicate = True
+                                elif index.spilled:
+                                    duplicate = index.seen_before(key)
+                                    duplicates += duplicate
                                 else:
                                     remember(key)
                                     duplicate = False
+                                    if len(seen) >= memory_keys:
+                                        index.spill()
                                 valid += 1
                                 yield ValidRow(
                                     row_number, dict(zip(names, values, strict=False)), duplicate
@@ -199,9 +218,14 @@ class ValidationRun:
                         if key in seen:
                             duplicates += 1
                             duplicate = True
+                        elif index.spilled:
+                            duplicate = index.seen_before(key)
+                            duplicates += duplicate
                         else:
                             remember(key)
                             duplicate = False
+                            if len(seen) >= memory_keys:
+                                index.spill()
                         valid += 1
                         yield ValidRow(
                             row_number, dict(zip(names, values, strict=False)), duplicate
@@ -211,6 +235,8 @@ class ValidationRun:
                     row_number += 1
                     yield self._reject_malformed(row_number, reader.line_num, exc)  # type: ignore[attr-defined]
         finally:
+            self.duplicate_keys_spilled = index.spilled
+            index.close()
             self.rows, self.valid, self.duplicates = row_number, valid, duplicates
             csv_file.blank_lines += blank
             csv_file.close()
@@ -240,7 +266,9 @@ class ValidationRun:
         by_text = [column.by_text for column in columns]
         # None for a text not (yet) known as valid: the row then takes the slow way.
         lookup = cast(Callable[[dict[str, bytes], str], bytes], dict.get)
-        seen: set[int] = set()
+        index = DuplicateIndex(self._duplicate_memory_keys)
+        memory_keys = index.memory_keys
+        seen = index.recent
         remember = seen.add
         template = fragments.row_number_template
         route, origin = fragments.route, fragments.origin
@@ -287,9 +315,17 @@ class ValidationRun:
                         if key in seen:
                             duplicates += 1
                             flag = duplicate
+                        elif index.spilled:
+                            if index.seen_before(key):
+                                duplicates += 1
+                                flag = duplicate
+                            else:
+                                flag = not_duplicate
                         else:
                             remember(key)
                             flag = not_duplicate
+                            if len(seen) >= memory_keys:
+                                index.spill()
                         days, lead_band, dates, end = lead_time[row[3]]
                         stay_days, stay_band = stay[row[4]]
                         extend(row)
@@ -319,6 +355,8 @@ class ValidationRun:
             if block:
                 write_enriched(join(block))
         finally:
+            self.duplicate_keys_spilled = index.spilled
+            index.close()
             self.rows, self.duplicates = row_number, duplicates
             self.valid = row_number - self.rejected
             csv_file.blank_lines += blank
@@ -407,11 +445,20 @@ class ValidationRun:
 
 
 def validate_stream(
-    stream: BinaryIO | IO[bytes], *, source_file: str, name: str | None = None
+    stream: BinaryIO | IO[bytes],
+    *,
+    source_file: str,
+    name: str | None = None,
+    duplicate_memory_keys: int = DEFAULT_MEMORY_KEYS,
 ) -> ValidationRun:
     """Open ``stream`` and return the run over its rows (raises UnreadableFileError)."""
     display = name or source_file
-    return ValidationRun(open_booking_csv(stream, display), source_file=source_file, name=display)
+    return ValidationRun(
+        open_booking_csv(stream, display),
+        source_file=source_file,
+        name=display,
+        duplicate_memory_keys=duplicate_memory_keys,
+    )
 
 
 def rejected_row_dict(
@@ -507,9 +554,12 @@ def process_stream(
     booking_date: date | None = None,
     ingested_at: datetime | None = None,
     name: str | None = None,
+    duplicate_memory_keys: int = DEFAULT_MEMORY_KEYS,
 ) -> ProcessRun:
     """Validate and enrich ``stream``; ``.summary`` of the result once it has been iterated."""
-    run = validate_stream(stream, source_file=source_file, name=name)
+    run = validate_stream(
+        stream, source_file=source_file, name=name, duplicate_memory_keys=duplicate_memory_keys
+    )
     return ProcessRun(run, booking_date=booking_date, ingested_at=ingested_at or datetime.now(UTC))
 
 
