@@ -123,6 +123,10 @@ def test_unknown_airport_code_is_not_an_error() -> None:
         ("Myanmar (Burma)", "MM"),
         ("Réunion", "RE"),
         ("RÃ©union", "RE"),
+        ("R?union", "RE"),  # lost in a conversion to ASCII
+        ("R??union", "RE"),  # one "?" per byte of the UTF-8 form
+        ("R\ufffdunion", "RE"),  # the Unicode replacement character
+        ("Cura?ao", "CW"),
         ("South Korea", "KR"),
         ("Taiwan", "TW"),
         ("Macau", "MO"),
@@ -151,7 +155,9 @@ def test_booking_origin_names_resolve_to_iso_codes(name: str, code: str) -> None
     assert record["booking_origin"] == name
 
 
-@pytest.mark.parametrize("name", ["(not set)", "Tablet", "Korea", "Atlantis"])
+@pytest.mark.parametrize(
+    "name", ["(not set)", "Tablet", "Korea", "Atlantis", "K?rea", "???", "Atl?ntis"]
+)
 def test_unset_ambiguous_and_unknown_origins_become_unknown(name: str) -> None:
     record = enrich(booking_origin=name)
     assert record["booking_origin_code"] == "unknown"

@@ -6,6 +6,10 @@ its airports (``Asia/...`` -> Asia, ``America/...`` -> Americas, ``Australia/...
 nothing about the continent; for the few countries whose airports all lie in them the region is
 resolved by the country. Airports and booking origins use the same function, so they agree.
 
+Booking origins are country names as analytics tools spell them, sometimes mangled by a
+re-save: UTF-8 read as Latin-1 (``RÃ©union``) is repaired, and a character lost to ``?`` or
+U+FFFD (``R?union``) is filled in when exactly one country's name fits.
+
 Every lookup is cached: the tables load once per process, lazily, and each distinct code or name
 is resolved once (per-value caches are bounded, so that no file can grow them without limit).
 """
@@ -318,7 +322,29 @@ def country_code(name: str) -> str | None:
             code = _lookup(spelling)
             if code:
                 return code
-    return None
+    return _lost_characters_match(cleaned)
+
+
+# A character a conversion could not represent became "?" or U+FFFD, one per byte of its UTF-8
+# form or one per character ("R?union", "R??union", "R\ufffdunion").
+_LOST = re.compile("[?\ufffd]+")
+MIN_KEPT_LETTERS: Final = 4
+
+
+def _lost_characters_match(name: str) -> str | None:
+    """The one country whose name fits ``name`` with its lost characters filled in, if any."""
+    if not _LOST.search(name) or len(_LOST.sub("", name)) < MIN_KEPT_LETTERS:
+        return None
+    parts = _LOST.split(name.casefold())
+    runs = [len(run) for run in _LOST.findall(name)]
+    pattern = re.escape(parts[0]) + "".join(
+        f".{{{(run + 1) // 2},{run}}}" + re.escape(part)
+        for run, part in zip(runs, parts[1:], strict=True)
+    )
+    matcher = re.compile(pattern)
+    known = [*_country_names(), *ANALYTICS_COUNTRY_NAMES.items()]
+    codes = {code for full, code in known if matcher.fullmatch(full)}
+    return codes.pop() if len(codes) == 1 else None
 
 
 @lru_cache(maxsize=4096)
