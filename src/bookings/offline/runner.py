@@ -46,7 +46,11 @@ from bookings.offline.harness import (
 )
 from bookings.offline.ledger import Ledger, ledger_key
 from bookings.offline.logs import captured_function_logs
-from bookings.offline.memory import release_free_memory
+from bookings.offline.memory import (
+    frozen_startup_objects,
+    limit_heap_arenas,
+    release_free_memory,
+)
 from bookings.offline.template import TemplateError
 from bookings.progress import Progress, SilentProgress
 
@@ -271,6 +275,8 @@ class OfflineSession:
         self.ledger = Ledger.load(self.out_dir)
         # The template's log level: the functions' logs are kept in DIR/logs/functions.log.
         environment = {"POWERTOOLS_LOG_LEVEL": "INFO"}
+        # Before the model server's, the upload's and the state machine's threads start.
+        limit_heap_arenas()
         try:
             if self.model_path is not None:
                 environment.update(self._start_model_server())
@@ -283,6 +289,9 @@ class OfflineSession:
             stack.__enter__()
             self.stack = stack
             self.exporter = LakeExporter(stack, self.out_dir)
+            # The stack's start-up objects live as long as it does: leaving them out of full
+            # collections lets the collector free moto's request cycles as fast as they come.
+            self._logs.enter_context(frozen_startup_objects())
         except (HarnessError, TemplateError) as exc:
             self._stop()
             raise OfflineRunError(_one_line(exc)) from None
