@@ -89,7 +89,11 @@ def _child(path: str, out_dir: str) -> None:
     from bookings.commands import validate
 
     args = argparse.Namespace(
-        path=Path(path), json=True, out=Path(out_dir), booking_date=date(2026, 11, 24)
+        path=Path(path),
+        json=True,
+        out=Path(out_dir),
+        booking_date=date(2026, 11, 24),
+        workers=None,
     )
     started = time.perf_counter()
     cpu_started = time.process_time()

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 from badfiles import BadFile, corpus
-from booking_core import enriched_json
+from booking_core import blocks, enriched_json
 from booking_core.jsonl import BackgroundWriter, dumps_line
 from booking_core.pipeline import process_stream
 from booking_core.schema import SOURCE_FIELDS, EnrichedBooking, FileSummary
@@ -181,7 +181,8 @@ def test_generated_dirty_file_gives_the_same_bytes(tmp_path: Path) -> None:
 def test_bounded_tables_refill_and_give_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(enriched_json, "MAX_VALUES_PER_COLUMN", 3)
+    monkeypatch.setattr(enriched_json, "MAX_VALUES_PER_GROUP", 3)
+    monkeypatch.setattr(blocks, "MAX_TEXTS_PER_GROUP", 3)
     path = tmp_path / "many.csv"
     write_csv(path, generate_rows(2000, seed=5), dirty=0.05, seed=5)
     expected, got = outputs(path.read_bytes(), source_file=str(path), booking_date=None)

@@ -16,7 +16,6 @@ from typing import Any, Final, Protocol
 
 from booking_core import geo
 from booking_core.schema import (
-    EXTRA_SERVICE_FIELDS,
     MAX_LENGTH_OF_STAY_DAYS,
     MAX_PURCHASE_LEAD_DAYS,
     SCHEMA_VERSION,
@@ -54,6 +53,7 @@ DEPARTURE_HOUR_BANDS: Final[tuple[tuple[int, str], ...]] = (
 DEPARTURE_HOUR_BAND_LABELS: Final = tuple(label for _, label in DEPARTURE_HOUR_BANDS)
 
 WEEKEND_DAYS: Final = frozenset({"Sat", "Sun"})
+ONE_WAY: Final = "OneWay"
 
 # Service tiers by the number of extra services (baggage, seat, meals).
 SERVICE_TIERS_BY_EXTRAS: Final = ("Basic", "Pro", "Pro", "Premium")
@@ -167,54 +167,143 @@ def booking_origin_fields(booking_origin: str) -> dict[str, str]:
     return {"booking_origin_code": code, "booking_origin_region": region}
 
 
-_NO_DATES: Final[dict[str, Any]] = {
-    "booking_date": None,
-    "departure_date": None,
-    "return_date": None,
-    "departure_month": None,
-}
+# An enriched record is made of member groups, each decided by a few source fields; a record
+# lists them in this order (``RECORD_GROUPS``), each source field followed by what it decides.
+# ``booking_core.enriched_json`` serialises each distinct group once and concatenates them.
 
 
-def _dates(
-    booking_date: date, purchase_lead: int, length_of_stay: int, trip_type: str
+def provenance_members(
+    source_file: str, row_number: int, is_duplicate: bool, ingested_at: datetime
 ) -> dict[str, Any]:
-    departure = booking_date + timedelta(days=purchase_lead)
     return {
-        "booking_date": booking_date,
-        "departure_date": departure,
-        "return_date": None
-        if trip_type == "OneWay"
-        else departure + timedelta(days=length_of_stay),
-        "departure_month": f"{departure.year:04d}-{departure.month:02d}",
+        "booking_id": booking_id(source_file, row_number),
+        "row_number": row_number,
+        "is_duplicate": is_duplicate,
+        "source_file": source_file,
+        "ingested_at": ingested_at,
+        "schema_version": SCHEMA_VERSION,
     }
 
 
+def booking_members(num_passengers: int, sales_channel: str, trip_type: str) -> dict[str, Any]:
+    return {
+        "num_passengers": num_passengers,
+        "sales_channel": sales_channel,
+        "trip_type": trip_type,
+    }
+
+
+def lead_time_members(purchase_lead: int, booking_date: date | None) -> dict[str, Any]:
+    """purchase_lead, its band and, when the booking date is known, the departure date."""
+    if booking_date is None:
+        departure: date | None = None
+        month = None
+    else:
+        departure = booking_date + timedelta(days=purchase_lead)
+        month = f"{departure.year:04d}-{departure.month:02d}"
+    return {
+        "purchase_lead": purchase_lead,
+        "lead_time_band": lead_time_band(purchase_lead),
+        "booking_date": booking_date,
+        "departure_date": departure,
+        "departure_month": month,
+    }
+
+
+def stay_members(length_of_stay: int) -> dict[str, Any]:
+    return {"length_of_stay": length_of_stay, "stay_band": stay_band(length_of_stay)}
+
+
+def return_members(
+    booking_date: date | None, purchase_lead: int, length_of_stay: int, trip_type: str
+) -> dict[str, Any]:
+    """The return date: departure + stay, unknown without a booking date, none one way."""
+    if booking_date is None or trip_type == ONE_WAY:
+        return {"return_date": None}
+    return {"return_date": booking_date + timedelta(days=purchase_lead + length_of_stay)}
+
+
+def flight_time_members(flight_hour: int, flight_day: str) -> dict[str, Any]:
+    return {
+        "flight_hour": flight_hour,
+        "departure_hour_band": _HOUR_BAND_BY_HOUR[flight_hour],
+        "flight_day": flight_day,
+        "is_weekend": flight_day in WEEKEND_DAYS,
+    }
+
+
+def route_members(route: str) -> dict[str, Any]:
+    return {"route": route, **route_fields(route)}
+
+
+def booking_origin_members(booking_origin: str) -> dict[str, Any]:
+    return {"booking_origin": booking_origin, **booking_origin_fields(booking_origin)}
+
+
+def services_members(
+    wants_extra_baggage: int,
+    wants_preferred_seat: int,
+    wants_in_flight_meals: int,
+    flight_duration: float,
+    booking_complete: int | None = None,
+) -> dict[str, Any]:
+    """The extra services, their count and tier, the flight duration and the outcome."""
+    extras = wants_extra_baggage + wants_preferred_seat + wants_in_flight_meals
+    return {
+        "wants_extra_baggage": wants_extra_baggage,
+        "wants_preferred_seat": wants_preferred_seat,
+        "wants_in_flight_meals": wants_in_flight_meals,
+        "extra_services_count": extras,
+        "service_tier": SERVICE_TIERS_BY_EXTRAS[extras],
+        "flight_duration": flight_duration,
+        "booking_complete": booking_complete,
+    }
+
+
+# The groups decided by source fields alone, in record order, with the fields that decide them
+# (after the provenance members; the return date comes right after the stay).
+RECORD_GROUPS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("booking", ("num_passengers", "sales_channel", "trip_type")),
+    ("lead_time", ("purchase_lead",)),
+    ("stay", ("length_of_stay",)),
+    ("flight_time", ("flight_hour", "flight_day")),
+    ("route", ("route",)),
+    ("booking_origin", ("booking_origin",)),
+    (
+        "services",
+        (
+            "wants_extra_baggage",
+            "wants_preferred_seat",
+            "wants_in_flight_meals",
+            "flight_duration",
+            "booking_complete",
+        ),
+    ),
+)
+
+
 def enrich_row(row: ValidRowLike, context: EnrichmentContext) -> dict[str, Any]:
-    """Every field of ``EnrichedBooking`` for one validated row."""
+    """Every field of ``EnrichedBooking`` for one validated row, in record order."""
     values = row.values
-    record = dict(values)
-    record.setdefault("booking_complete", None)
-    record["schema_version"] = SCHEMA_VERSION
-    record["booking_id"] = booking_id(context.source_file, row.row_number)
-    record["source_file"] = context.source_file
-    record["row_number"] = row.row_number
-    record["ingested_at"] = context.ingested_at
-    record.update(route_fields(values["route"]))
-    record.update(booking_origin_fields(values["booking_origin"]))
     purchase_lead = values["purchase_lead"]
     length_of_stay = values["length_of_stay"]
-    record["lead_time_band"] = lead_time_band(purchase_lead)
-    record["stay_band"] = stay_band(length_of_stay)
-    record["departure_hour_band"] = _HOUR_BAND_BY_HOUR[values["flight_hour"]]
-    record["is_weekend"] = values["flight_day"] in WEEKEND_DAYS
-    extras = sum(values[field] for field in EXTRA_SERVICE_FIELDS)
-    record["extra_services_count"] = extras
-    record["service_tier"] = SERVICE_TIERS_BY_EXTRAS[extras]
-    record["is_duplicate"] = row.is_duplicate
-    if context.booking_date is None:
-        record.update(_NO_DATES)
-    else:
-        record.update(
-            _dates(context.booking_date, purchase_lead, length_of_stay, values["trip_type"])
-        )
-    return record
+    trip_type = values["trip_type"]
+    return {
+        **provenance_members(
+            context.source_file, row.row_number, row.is_duplicate, context.ingested_at
+        ),
+        **booking_members(values["num_passengers"], values["sales_channel"], trip_type),
+        **lead_time_members(purchase_lead, context.booking_date),
+        **stay_members(length_of_stay),
+        **return_members(context.booking_date, purchase_lead, length_of_stay, trip_type),
+        **flight_time_members(values["flight_hour"], values["flight_day"]),
+        **route_members(values["route"]),
+        **booking_origin_members(values["booking_origin"]),
+        **services_members(
+            values["wants_extra_baggage"],
+            values["wants_preferred_seat"],
+            values["wants_in_flight_meals"],
+            values["flight_duration"],
+            values.get("booking_complete"),
+        ),
+    }

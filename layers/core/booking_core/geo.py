@@ -280,7 +280,8 @@ def _country_names() -> list[tuple[str, str]]:
     return names
 
 
-def _lookup(name: str) -> str | None:
+def _exact_lookup(name: str) -> str | None:
+    """The country whose name, code or alias is ``name``, or the one whose names contain it."""
     import pycountry
 
     try:
@@ -293,6 +294,12 @@ def _lookup(name: str) -> str | None:
         codes = {code for full, code in _country_names() if folded in full}
         if len(codes) == 1:
             return codes.pop()
+    return None
+
+
+def _fuzzy_lookup(name: str) -> str | None:
+    import pycountry
+
     try:
         matches = pycountry.countries.search_fuzzy(name)
     except LookupError:
@@ -311,15 +318,20 @@ def country_code(name: str) -> str | None:
     repaired = repair_mojibake(cleaned)
     if repaired != cleaned:
         candidates.insert(0, unicodedata.normalize("NFC", repaired))
-    for candidate in candidates:
-        alias = ANALYTICS_COUNTRY_NAMES.get(candidate.casefold())
+    spellings = list(
+        dict.fromkeys(
+            spelling for candidate in candidates for spelling in (candidate, *_spellings(candidate))
+        )
+    )
+    for spelling in spellings:
+        alias = ANALYTICS_COUNTRY_NAMES.get(spelling.casefold())
         if alias:
             return alias
-        for spelling in _spellings(candidate):
-            alias = ANALYTICS_COUNTRY_NAMES.get(spelling.casefold())
-            if alias:
-                return alias
-            code = _lookup(spelling)
+    # Every exact spelling before any fuzzy search: "Myanmar (Burma)" is "Myanmar", and a fuzzy
+    # search is slow (it scores every country).
+    for lookup in (_exact_lookup, _fuzzy_lookup):
+        for spelling in spellings:
+            code = lookup(spelling)
             if code:
                 return code
     return _lost_characters_match(cleaned)

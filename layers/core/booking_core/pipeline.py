@@ -22,26 +22,27 @@ in a temporary SQLite table on disk, so that memory stays bounded whatever the f
 from __future__ import annotations
 
 import csv
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from operator import itemgetter
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
+from booking_core.blocks import CSV_BLOCK_ROWS, BlockEncoder, BlockSequencer, EncodedBlock
 from booking_core.duplicates import DEFAULT_MEMORY_KEYS, DuplicateIndex
 from booking_core.errors import UnreadableFileError
 from booking_core.jsonl import BinaryWriter, dumps_line
-from booking_core.reader import BookingCsv, MalformedRecord, is_blank, open_booking_csv, raw_text
+from booking_core.reader import BookingCsv, MalformedRecord, is_blank, open_booking_csv
+from booking_core.records import RecordChecker, Rejection
 from booking_core.schema import OUTCOME_FIELD, SCHEMA_VERSION, FileSummary
-from booking_core.validation import ColumnChecker, describe
 
 if TYPE_CHECKING:
     from booking_core.enriched_json import RecordFragments
 
 BLANK_LINES_SKIPPED = "row:blank_line_skipped"
-# About 1,000 enriched records (1 MB) per write.
-BLOCK_FRAGMENTS = 26_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,8 @@ class ValidationRun:
         self.duplicate_keys_spilled = 0
         self.name = name
         self._csv = csv_file
-        self._checkers = [ColumnChecker(field) for field in csv_file.fields]
+        self._records = RecordChecker(csv_file)
+        self._checkers = self._records.columns
         self._iterated = False
         self._finished = False
         self.rows = 0
@@ -251,141 +253,79 @@ class ValidationRun:
         """Validate and enrich every row, writing enriched records as JSON Lines in blocks.
 
         The same outcomes as iterating the run and serialising ``enrich_row`` of each valid row
-        (byte for byte), without building a dict per row: a row whose every cell is a text
-        already seen as valid is a tuple of cached fragments (see ``enriched_json``). Rejected
-        rows go to ``on_rejected`` in input order. Iterates the run (once, like ``__iter__``).
+        (byte for byte), a block of lines at a time (``booking_core.blocks``). Rejected rows go
+        to ``on_rejected`` in input order. Iterates the run (once, like ``__iter__``).
         """
         if self._iterated:
             raise RuntimeError("a ValidationRun can be iterated once")
         self._iterated = True
-        csv_file = self._csv
-        width = csv_file.width
-        pick = itemgetter(*csv_file.positions)
-        in_order = csv_file.positions == tuple(range(len(csv_file.positions)))
-        columns = fragments.columns
-        by_text = [column.by_text for column in columns]
-        # None for a text not (yet) known as valid: the row then takes the slow way.
-        lookup = cast(Callable[[dict[str, bytes], str], bytes], dict.get)
-        index = DuplicateIndex(self._duplicate_memory_keys)
-        memory_keys = index.memory_keys
-        seen = index.recent
-        remember = seen.add
-        template = fragments.row_number_template
-        route, origin = fragments.route, fragments.origin
-        lead_time, stay, hour, day = fragments.lead, fragments.stay, fragments.hour, fragments.day
-        extras, returns = fragments.extras, fragments.returns
-        not_duplicate, duplicate = fragments.duplicate
-        one_way, no_return = fragments.one_way, fragments.no_return
-        block: list[bytes] = []
-        extend = block.extend
-        join = b"".join
-        reader = csv_file.csv_reader()
-        row_number = duplicates = blank = 0
+        encoder = BlockEncoder(self._csv, fragments, self._records)
+        sequencer = BlockSequencer(fragments, duplicate_memory_keys=self._duplicate_memory_keys)
         try:
-            while True:
-                try:
-                    for cells in reader:
-                        row: tuple[bytes, ...] | None = None
-                        if len(cells) == width:
-                            found = tuple(map(lookup, by_text, cells if in_order else pick(cells)))
-                            if None in found:
-                                row = self._fragments_as_written(fragments, cells)
-                            else:
-                                row = found
-                        if row is None:
-                            if is_blank(cells):
-                                blank += 1
-                                continue
-                            row_number += 1
-                            outcome = self._check_slowly(row_number, cells)
-                            if type(outcome) is RejectedRecord:
-                                self.rejected += 1
-                                self.reasons.update(outcome.reasons)
-                                on_rejected(outcome)
-                                continue
-                            values, normalisations = outcome  # type: ignore[misc]
-                            self.normalisations.update(normalisations)
-                            row = fragments.of_values(values)
-                        else:
-                            row_number += 1
-                        # Positions in SOURCE_FIELDS order: 2 trip_type, 3 purchase_lead,
-                        # 4 length_of_stay, 5 flight_hour, 6 flight_day, 7 route,
-                        # 8 booking_origin, 9-11 the extra services.
-                        key = hash(row)
-                        if key in seen:
-                            duplicates += 1
-                            flag = duplicate
-                        elif index.spilled:
-                            if index.seen_before(key):
-                                duplicates += 1
-                                flag = duplicate
-                            else:
-                                flag = not_duplicate
-                        else:
-                            remember(key)
-                            flag = not_duplicate
-                            if len(seen) >= memory_keys:
-                                index.spill()
-                        days, lead_band, dates, end = lead_time[row[3]]
-                        stay_days, stay_band = stay[row[4]]
-                        extend(row)
-                        extend(
-                            (
-                                template % (row_number, row_number),
-                                route[row[7]],
-                                origin[row[8]],
-                                lead_band,
-                                stay_band,
-                                hour[row[5]],
-                                day[row[6]],
-                                extras[row[9], row[10], row[11]],
-                                flag,
-                                dates,
-                                no_return if row[2] == one_way else returns[days + stay_days],
-                                end,
-                            )
-                        )
-                        if len(block) >= BLOCK_FRAGMENTS:
-                            write_enriched(join(block))
-                            block.clear()
-                    break
-                except csv.Error as exc:
-                    row_number += 1
-                    on_rejected(self._reject_malformed(row_number, reader.line_num, exc))  # type: ignore[attr-defined]
-            if block:
-                write_enriched(join(block))
+            with garbage_collection_paused():
+                self._write_blocks(encoder, sequencer, write_enriched, on_rejected)
         finally:
-            self.duplicate_keys_spilled = index.spilled
-            index.close()
-            self.rows, self.duplicates = row_number, duplicates
-            self.valid = row_number - self.rejected
-            csv_file.blank_lines += blank
-            csv_file.close()
-        self._finished = True
+            self.take_counts(sequencer)
+            sequencer.close()
+            self._csv.close()
 
-    def _fragments_as_written(
-        self, fragments: RecordFragments, cells: list[str]
-    ) -> tuple[bytes, ...] | None:
-        """The row's fragments when every cell is valid as written (caching new texts)."""
-        row = []
-        for checker, column, position in zip(
-            self._checkers, fragments.columns, self._csv.positions, strict=True
-        ):
-            text = cells[position]
-            known = column.by_text.get(text)
-            if known is None:
-                result = checker.check(text)
-                if result.rule is not None or result.normalisations:
-                    return None
-                known = column.remember_text(text, result.value)
-            row.append(known)
-        return tuple(row)
+    def _write_blocks(
+        self,
+        encoder: BlockEncoder,
+        sequencer: BlockSequencer,
+        write_enriched: Callable[[bytes], object],
+        on_rejected: Callable[[RejectedRecord], object],
+    ) -> None:
+        for block in self._encoded_blocks(encoder):
+            info = block.info
+            placement = sequencer.place(info)
+            for position, rejection in info.rejected:
+                on_rejected(self.rejected_record(placement.first_row + position, rejection))
+            if info.keys:
+                write_enriched(block.finish(placement.first_row, placement.duplicates))
 
-    def _reject(
-        self, row_number: int, raw: str, reasons: list[str], details: list[str]
-    ) -> RejectedRecord:
-        message = f"{self.name}: row {row_number}: " + "; ".join(details)
-        return RejectedRecord(row_number, raw, reasons, message)
+    def _encoded_blocks(self, encoder: BlockEncoder) -> Iterator[EncodedBlock]:
+        csv_file = self._csv
+        for text in csv_file.text_blocks():
+            block = encoder.encode(text)
+            if block is None:
+                # A double quote: a quoted field may hold a line break, the csv module reads on.
+                yield from self._csv_blocks(encoder, csv_file.csv_reader_from(text))
+                return
+            yield block
+
+    def _csv_blocks(
+        self, encoder: BlockEncoder, reader: Iterator[list[str]]
+    ) -> Iterator[EncodedBlock]:
+        batch: list[list[str] | MalformedRecord] = []
+        while True:
+            try:
+                for cells in reader:
+                    batch.append(cells)
+                    if len(batch) >= CSV_BLOCK_ROWS:
+                        yield encoder.encode_records(batch)
+                        batch = []
+                break
+            except csv.Error as exc:
+                line = self._csv.raw_line(reader.line_num)  # type: ignore[attr-defined]
+                batch.append(MalformedRecord(line, str(exc)))
+        if batch:
+            yield encoder.encode_records(batch)
+
+    def take_counts(self, sequencer: BlockSequencer) -> None:
+        """Finish the run with the counts of the sequencer that placed all its blocks."""
+        self.rows, self.valid = sequencer.rows, sequencer.valid
+        self.rejected, self.duplicates = sequencer.rejected, sequencer.duplicates
+        self.reasons.update(sequencer.reasons)
+        self.normalisations.update(sequencer.normalisations)
+        self.duplicate_keys_spilled = sequencer.index.spilled
+        self._csv.blank_lines += sequencer.blank
+        self._iterated = self._finished = True
+
+    def rejected_record(self, row_number: int, rejection: Rejection) -> RejectedRecord:
+        return RejectedRecord(
+            row_number, rejection.raw, rejection.reasons, rejection.message(self.name, row_number)
+        )
 
     def _reject_malformed(self, row_number: int, line_num: int, error: csv.Error) -> RejectedRecord:
         """A record the csv module could not parse: rejected with its original line, counted."""
@@ -399,49 +339,28 @@ class ValidationRun:
     def _check_slowly(
         self, row_number: int, cells: list[str] | MalformedRecord
     ) -> RejectedRecord | tuple[tuple[Any, ...], list[str]]:
-        csv_file = self._csv
-        if isinstance(cells, MalformedRecord):
-            return self._reject(
-                row_number,
-                cells.raw,
-                ["row:malformed"],
-                [f"unreadable CSV record ({cells.problem})"],
-            )
-        raw = raw_text(cells, csv_file.delimiter)
-        if len(cells) != csv_file.width:
-            trailing = cells[csv_file.needed_width :]
-            if len(cells) < csv_file.needed_width or any(cell.strip() for cell in trailing):
-                return self._reject(
-                    row_number,
-                    raw,
-                    ["row:field_count"],
-                    [f"{len(cells)} fields where the header has {csv_file.width}"],
-                )
-        names = csv_file.header_names
-        if len(cells) >= len(names) and all(
-            cell.strip().lower().replace(" ", "_") == name
-            for cell, name in zip(cells, names, strict=False)
-            if name
-        ):
-            return self._reject(
-                row_number, raw, ["row:repeated_header"], ["the header line repeated as a data row"]
-            )
-        values: list[Any] = []
-        normalisations: list[str] = []
-        reasons: list[str] = []
-        details: list[str] = []
-        for checker, position in zip(self._checkers, csv_file.positions, strict=True):
-            cell = cells[position]
-            result = checker.check(cell)
-            if result.rule is not None:
-                reasons.append(f"{checker.field}:{result.rule}")
-                details.append(describe(checker.field, result.rule, cell))
-            else:
-                values.append(result.value)
-                normalisations.extend(result.normalisations)
-        if reasons:
-            return self._reject(row_number, raw, reasons, details)
-        return tuple(values), normalisations
+        outcome = self._records.check(cells)
+        if isinstance(outcome, Rejection):
+            return self.rejected_record(row_number, outcome)
+        return outcome
+
+
+@contextmanager
+def garbage_collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a file's blocks are encoded.
+
+    Each block keeps a thousand tuples alive for a moment; with the collector on, they are
+    promoted and soon trigger full collections of every object the process holds (the
+    packages' included), which would cost about a fifth of the run. The blocks make no
+    reference cycles, so nothing is left for the collector.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def validate_stream(

@@ -36,12 +36,14 @@ import contextlib
 import csv
 import gzip
 import io
+import re
 import shutil
 import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import IO, BinaryIO, Final, cast
 
 from booking_core.errors import MissingColumnError, UnreadableFileError
@@ -78,6 +80,15 @@ def _cp1252_table() -> str:
 _CP1252_TABLE: Final = _cp1252_table()
 
 
+def complete_lines_end(text: str) -> int:
+    """Where the complete lines of ``text`` end: after its last ``\\n``, else after its last
+    ``\\r`` unless that is the final character (a ``\\n`` may follow it in the next chunk)."""
+    cut = text.rfind("\n") + 1
+    if cut == 0:
+        cut = text.rfind("\r", 0, len(text) - 1) + 1
+    return cut
+
+
 def decode_cp1252(data: bytes) -> str:
     return codecs.charmap_decode(data, "strict", _CP1252_TABLE)[0]
 
@@ -94,15 +105,35 @@ class MalformedRecord:
     problem: str
 
 
+# Bytes that CP1252 reads as letters and punctuation and Latin-1 as control characters.
+_C1_BYTES: Final = re.compile(b"[\x80-\x9f]")
+
+
+def decoding_label(
+    encoding: str, fallback_at: int | None, non_ascii_before: bool, c1_after: bool
+) -> str:
+    """What a file's summary says of its encoding.
+
+    ``fallback_at``: the first byte that is not ``encoding`` (UTF-8), from which on the file is
+    read as CP1252. When only ASCII came before it, the whole file is 8-bit: ``cp1252`` when
+    any byte 0x80-0x9F follows (only CP1252 gives them a meaning), else ``latin-1``.
+    """
+    if fallback_at is None:
+        return encoding
+    if not non_ascii_before:
+        return "cp1252" if c1_after else "latin-1"
+    return f"{encoding}, cp1252 from byte {fallback_at}"
+
+
 class _Decoder:
     """Incremental decoding that never fails and reports what it actually did."""
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
         self._offset = 0
-        self._fallback_at: int | None = None
-        self._non_ascii_seen = False
-        self._fallback_label = "cp1252"
+        self.fallback_at: int | None = None
+        self.non_ascii_seen = False
+        self.c1_seen = False
         if encoding in ("utf-8", "utf-8-sig"):
             self._utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder(encoding)()
             self._other: codecs.IncrementalDecoder | None = None
@@ -115,12 +146,7 @@ class _Decoder:
 
     @property
     def label(self) -> str:
-        if self._fallback_at is None:
-            return self.encoding
-        if not self._non_ascii_seen:
-            # Only ASCII came before: the whole file is 8-bit (ASCII reads the same in both).
-            return self._fallback_label
-        return f"{self.encoding}, cp1252 from byte {self._fallback_at}"
+        return decoding_label(self.encoding, self.fallback_at, self.non_ascii_seen, self.c1_seen)
 
     def decode(self, data: bytes, final: bool = False) -> str:
         start = self._offset
@@ -133,21 +159,26 @@ class _Decoder:
                 # Bytes that are not UTF-8: the rest of the file is CP1252 (a re-saved
                 # Latin-1 file often starts with pure ASCII).
                 whole = pending + data
-                self._fallback_at = start - len(pending) + exc.start
+                self.fallback_at = start - len(pending) + exc.start
                 self._utf8 = None
                 if not whole[: exc.start].isascii():
-                    self._non_ascii_seen = True
+                    self.non_ascii_seen = True
                 rest = whole[exc.start :]
-                if not any(0x80 <= byte <= 0x9F for byte in rest):
-                    self._fallback_label = "latin-1"
+                self.c1_seen = _C1_BYTES.search(rest) is not None
                 head = whole[: exc.start].decode(self.encoding, errors="replace")
                 return head + decode_cp1252(rest)
-            if not self._non_ascii_seen and not data.isascii():
-                self._non_ascii_seen = True
+            if not self.non_ascii_seen and not data.isascii():
+                self.non_ascii_seen = True
             return text
         if self._other is not None:
             return self._other.decode(data, final)
+        if self.fallback_at is not None and not self.c1_seen:
+            self.c1_seen = _C1_BYTES.search(data) is not None
         return decode_cp1252(data)
+
+    @property
+    def fell_back(self) -> bool:
+        return self.fallback_at is not None
 
 
 def _sniff_encoding(sample: bytes, at_end: bool) -> tuple[str, int]:
@@ -322,11 +353,12 @@ class BookingCsv:
         self._chunks = self._decoded_chunks(text)
         self._chunk_lines: list[str] = []
         self._chunk_start = 0
-        self._header_lines = 0
-        self._lines = self._split_lines()
-        header_line = self._first_non_blank_line()
+        self._block_carry = ""
+        header_line, rest = self._find_header()
         if header_line is None:
             raise UnreadableFileError(self.name, "file is empty (no header line)")
+        # The data: the text after the header line, then the chunks still to be decoded.
+        self._data = self._data_text(rest)
         self.delimiter = _choose_delimiter(header_line)
         header = next(csv.reader([header_line], delimiter=self.delimiter), [])
         self._read_header(header, header_line)
@@ -341,23 +373,49 @@ class BookingCsv:
             if not data:
                 return
 
-    def _split_lines(self) -> Iterator[str]:
+    def _data_text(self, rest: str) -> Iterator[str]:
+        if rest:
+            yield rest
+        yield from self._chunks
+
+    def _check_line_length(self, carry: str) -> None:
+        if len(carry) > MAX_LINE_CHARS:
+            raise UnreadableFileError(
+                self.name, f"a line longer than {MAX_LINE_CHARS >> 20} MiB: not a booking CSV"
+            )
+
+    def _find_header(self) -> tuple[str | None, str]:
+        """The first non-blank line and the text after it; counts ``header_line_count``."""
+        pending = ""
+        self.header_line_count = 0
+        for text in self._chunks:
+            pending += text
+            cut = complete_lines_end(pending)
+            lines = io.StringIO(pending[:cut], newline="").readlines()
+            for index, line in enumerate(lines):
+                self.header_line_count += 1
+                if line.strip():
+                    return line, "".join(lines[index + 1 :]) + pending[cut:]
+            pending = pending[cut:]
+            self._check_line_length(pending)
+        if pending:
+            self.header_line_count += 1
+            if pending.strip():
+                return pending, ""
+        return None, ""
+
+    def _split_lines(self, source: Iterator[str]) -> Iterator[str]:
         """Lines with their terminators, for ``csv.reader`` (which wants ``newline=''`` lines).
 
         The current chunk's lines are kept so that a record the csv module rejects can be shown.
         """
         carry = ""
-        for text in self._chunks:
+        for text in source:
             if carry:
                 text = carry + text
-            cut = text.rfind("\n") + 1
-            if cut == 0:
-                cut = text.rfind("\r", 0, len(text) - 1) + 1
+            cut = complete_lines_end(text)
             carry = text[cut:]
-            if len(carry) > MAX_LINE_CHARS:
-                raise UnreadableFileError(
-                    self.name, f"a line longer than {MAX_LINE_CHARS >> 20} MiB: not a booking CSV"
-                )
+            self._check_line_length(carry)
             if cut:
                 lines = io.StringIO(text[:cut], newline="").readlines()
                 self._chunk_start += len(self._chunk_lines)
@@ -368,20 +426,41 @@ class BookingCsv:
             self._chunk_lines = [carry]
             yield carry
 
-    def _first_non_blank_line(self) -> str | None:
-        for line in self._lines:
-            self._header_lines += 1
-            if line.strip():
-                return line
-        return None
-
     def csv_reader(self) -> Iterator[list[str]]:
         """The csv module's reader over the data lines (after the header); see ``raw_line``."""
-        return csv.reader(self._lines, delimiter=self.delimiter)
+        return csv.reader(self._split_lines(self._data), delimiter=self.delimiter)
+
+    def text_blocks(self) -> Iterator[str]:
+        """The data as blocks of whole lines (each about one chunk of text), in file order.
+
+        A block ends with a line break, except the last one of a file without a final line
+        break. ``csv_reader_from`` continues from any block with the csv module.
+        """
+        carry = ""
+        for text in self._data:
+            if carry:
+                text = carry + text
+            cut = complete_lines_end(text)
+            carry = self._block_carry = text[cut:]
+            self._check_line_length(carry)
+            if cut:
+                yield text[:cut]
+        self._block_carry = ""
+        if carry:
+            yield carry
+
+    def csv_reader_from(self, block: str) -> Iterator[list[str]]:
+        """The csv module's reader from the start of ``block`` (the last one ``text_blocks`` gave)
+        to the end of the file; ``text_blocks`` is not to be resumed."""
+        source = chain((block + self._block_carry,), self._data)
+        self._block_carry = ""
+        self._chunk_lines = []
+        self._chunk_start = 0
+        return csv.reader(self._split_lines(source), delimiter=self.delimiter)
 
     def raw_line(self, line_num: int) -> str:
         """The text of the data line the csv reader had read as its ``line_num``-th line."""
-        index = self._header_lines + line_num - 1 - self._chunk_start
+        index = line_num - 1 - self._chunk_start
         lines = self._chunk_lines
         if 0 <= index < len(lines):
             return truncate_raw(lines[index])

@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from bookings.analytics.runner import QueryError
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -27,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from bookings.analytics.report import build_report
+    from bookings.analytics.runner import QueryError
 
     out = Path(args.out) if args.out else Path(args.lake) / "report"
     try:

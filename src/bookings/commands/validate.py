@@ -19,6 +19,8 @@ from booking_core.errors import UnreadableFileError
 from booking_core.jsonl import BackgroundWriter
 from booking_core.pipeline import ValidationRun, process_stream, validate_stream
 
+from bookings import parallel
+
 EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1
 EXIT_UNREADABLE = 2
@@ -44,7 +46,23 @@ def register(subparsers: Any) -> None:
         type=_parse_date,
         help="date the bookings were made (default: a YYYY-MM-DD date in the file name, if any)",
     )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="processes that share a large plain file's work with --out "
+        "(default: every usable core; 1 reads it in this process)",
+    )
     parser.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return value
 
 
 def _parse_date(text: str) -> date:
@@ -115,35 +133,47 @@ def _validate(path: Path, args: argparse.Namespace) -> dict[str, Any]:
             for _ in run:
                 pass
             return _summary_dict(run, booking_date, {})
-        return _write_outputs(stream, path, args.out, booking_date)
+        workers = args.workers if args.workers is not None else parallel.usable_cpus()
+        return _write_outputs(stream, path, args.out, booking_date, workers)
 
 
 def _write_outputs(
-    stream: Any, path: Path, out_dir: Path, booking_date: date | None
+    stream: Any, path: Path, out_dir: Path, booking_date: date | None, workers: int
 ) -> dict[str, Any]:
     stem = output_stem(path)
-    processing = process_stream(
-        stream,
-        source_file=str(path),
-        booking_date=booking_date,
-        ingested_at=datetime.now(UTC),
-    )
+    ingested_at = datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
     enriched_path = out_dir / f"{stem}.enriched.jsonl"
     rejected_path = out_dir / f"{stem}.rejected.jsonl"
     summary_path = out_dir / f"{stem}.summary.json"
-    with (
-        enriched_path.open("wb", buffering=WRITE_BUFFER_BYTES) as enriched,
-        rejected_path.open("wb") as rejected,
-        BackgroundWriter(enriched) as enriched_writer,
-    ):
-        processing.write_jsonl(enriched_writer, rejected)
+    run: ValidationRun | None = None
+    if parallel.worth_it(path, workers):
+        result = parallel.write_in_parallel(
+            path,
+            enriched_path=enriched_path,
+            rejected_path=rejected_path,
+            booking_date=booking_date,
+            ingested_at=ingested_at,
+            workers=workers,
+        )
+        run = result.run if result is not None else None
+    if run is None:
+        processing = process_stream(
+            stream, source_file=str(path), booking_date=booking_date, ingested_at=ingested_at
+        )
+        with (
+            enriched_path.open("wb", buffering=WRITE_BUFFER_BYTES) as enriched,
+            rejected_path.open("wb") as rejected,
+            BackgroundWriter(enriched) as enriched_writer,
+        ):
+            processing.write_jsonl(enriched_writer, rejected)
+        run = processing.validation
     outputs = {
         "enriched": str(enriched_path),
         "rejected": str(rejected_path),
         "summary": str(summary_path),
     }
-    summary = _summary_dict(processing.validation, booking_date, outputs)
+    summary = _summary_dict(run, booking_date, outputs)
     summary_path.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
     return summary
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from booking_core.errors import BookingError
 
-from bookings.ml.data import LoadedBookings, load_bookings
+if TYPE_CHECKING:
+    from bookings.ml.data import LoadedBookings
 
 
 def fail(message: str, code: int = 1) -> int:
@@ -32,6 +33,8 @@ def guarded(run: Callable[[Any], int]) -> Callable[[Any], int]:
 
 
 def load(paths: Sequence[str]) -> LoadedBookings:
+    from bookings.ml.data import load_bookings
+
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"{missing[0]}: no such file")
