@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 from badfiles import BadFile, corpus
-from booking_core import blocks, enriched_json
+from booking_core import blocks, enriched_json, reader
 from booking_core.jsonl import BackgroundWriter, dumps_line
 from booking_core.pipeline import process_stream
 from booking_core.schema import SOURCE_FIELDS, EnrichedBooking, FileSummary
@@ -233,3 +233,25 @@ def test_background_writer_keeps_order_and_reports_errors() -> None:
 
     with pytest.raises(OSError, match="No space left"):
         fill(BackgroundWriter(Full(), depth=1))
+
+
+@pytest.mark.parametrize("chunk_bytes", [97, 1024])
+@pytest.mark.parametrize("quote_at", [None, 0.1, 0.9])
+def test_many_small_blocks_and_a_quote_anywhere_give_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int, quote_at: float | None
+) -> None:
+    """Blocks of a few lines; from a block with a double quote on, the csv module reads."""
+    monkeypatch.setattr(reader, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(reader, "SAMPLE_BYTES", chunk_bytes)
+    path = tmp_path / "bookings.csv"
+    write_csv(path, generate_rows(1500, seed=13), dirty=0.1, seed=13)
+    lines = path.read_bytes().split(b"\r\n")
+    if quote_at is not None:
+        at = int(len(lines) * quote_at)
+        lines[at] = lines[at].replace(b",", b',"', 1).replace(b",", b'",', 2)
+        lines.insert(at + 1, b'1,"Mobile\r\n",RoundTrip' + b",0" * 11)  # a line break quoted
+    expected, got = outputs(
+        b"\r\n".join(lines), source_file=str(path), booking_date=date(2026, 11, 24)
+    )
+    assert expected[2].rejected > 50
+    assert_same(expected, got)

@@ -29,7 +29,6 @@ import io
 import multiprocessing
 import os
 import re
-import resource
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
 
+from booking_core import geo
 from booking_core.blocks import BlockEncoder, BlockInfo, BlockSequencer, EncodedBlock
 from booking_core.enriched_json import RecordFragments
 from booking_core.jsonl import dumps_line
@@ -70,8 +70,6 @@ class Stopped(Exception):
 class ParallelResult:
     run: ValidationRun
     workers: int
-    # Peak resident memory of each process (this one first) in KiB, as each measured it.
-    peak_rss_kib: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +233,7 @@ def _work(
                 _write_placed(connection, *waiting.popleft(), output_fd)
         while waiting:
             _write_placed(connection, *waiting.popleft(), output_fd)
-        connection.send(("done", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        connection.send(("done",))
     except Stopped as stop:
         _last_word(connection, ("stopped", str(stop)))
     except BaseException as exc:  # the parent fails the command with this line
@@ -293,8 +291,9 @@ def write_in_parallel(
                 booking_date=booking_date,
             )
             sequencer = BlockSequencer(fragments, duplicate_memory_keys=run._duplicate_memory_keys)
+            geo.load_tables()  # once, here: the workers share them
             try:
-                peaks = _share_out(
+                shared = _share_out(
                     run,
                     fragments,
                     BlockCuts(fd, start, os.fstat(fd).st_size),
@@ -304,16 +303,14 @@ def write_in_parallel(
                     rejected_path=rejected_path,
                     ingested_at=ingested_at,
                 )
-                if peaks is None:
+                if not shared:
                     return None
                 run.take_counts(sequencer)
             finally:
                 sequencer.close()
         finally:
             csv_file.close()
-    return ParallelResult(
-        run, workers, [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, *peaks]
-    )
+    return ParallelResult(run, workers)
 
 
 def _share_out(
@@ -326,15 +323,14 @@ def _share_out(
     enriched_path: Path,
     rejected_path: Path,
     ingested_at: datetime,
-) -> list[int] | None:
-    """Place every block in order; the workers' peak memory, or None when one stopped."""
+) -> bool:
+    """Place every block in order; False when a worker stopped."""
     decoder = run._csv._decoder
     decoding = _Decoding(decoder.fallback_at, decoder.non_ascii_seen, decoder.c1_seen)
     output_fd = os.open(enriched_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     context = multiprocessing.get_context("fork")
-    # What exists now is never garbage: keep the collector off it, so off the pages that the
-    # workers share with this process.
-    gc.collect()
+    # Keep the collector off what exists now, so off the pages the workers share with this
+    # process (no collection first: the few cycles it would free cost more time than memory).
     gc.freeze()
     connections: list[Connection] = []
     processes: list[Any] = []
@@ -356,35 +352,38 @@ def _share_out(
             with garbage_collection_paused():
                 for block_index in range(cuts.count):
                     connection = connections[block_index % workers]
-                    message = connection.recv()
+                    message = _receive(connection)
                     if message[0] != "block":
                         return _stopped(message)
                     info: BlockInfo = message[1]
                     decoding.follow(message[2])
                     placement = sequencer.place(info)
-                    connection.send(
-                        (
-                            placement.first_row,
-                            placement.duplicates,
-                            placement.offset,
-                            sequencer.offset - placement.offset,
-                        )
+                    reply = (
+                        placement.first_row,
+                        placement.duplicates,
+                        placement.offset,
+                        sequencer.offset - placement.offset,
                     )
+                    try:
+                        connection.send(reply)
+                    except OSError:
+                        # The worker has gone: its last word explains why.
+                        return _stopped(_last_message(connection))
                     _write_rejected(run, info, placement.first_row, rejected.write, ingested_at)
-            peaks = []
+            # Every block is placed: free the duplicate index while the workers finish.
+            sequencer.close()
             for connection in connections:
-                message = connection.recv()
+                message = _receive(connection)
                 if message[0] != "done":
                     return _stopped(message)
-                peaks.append(message[1])
             finished = True
         os.ftruncate(output_fd, sequencer.offset)
         decoder.fallback_at = decoding.fallback_at
         decoder.non_ascii_seen = decoding.non_ascii_before
         decoder.c1_seen = decoding.c1_after
-        return peaks
+        return True
     except Stopped:
-        return None
+        return False
     finally:
         os.close(output_fd)
         for connection in connections:
@@ -412,7 +411,24 @@ def _write_rejected(
         )
 
 
-def _stopped(message: tuple[Any, ...]) -> None:
-    """A worker's message other than a block or ``done``: stopped (None), or an error."""
+def _receive(connection: Connection) -> tuple[Any, ...]:
+    try:
+        message: tuple[Any, ...] = connection.recv()
+    except EOFError:
+        raise RuntimeError("a worker ended without a word (killed?)") from None
+    return message
+
+
+def _last_message(connection: Connection) -> tuple[Any, ...]:
+    """What a worker that has gone said last (its messages are still in the pipe)."""
+    while True:
+        message = _receive(connection)
+        if message[0] != "block":
+            return message
+
+
+def _stopped(message: tuple[Any, ...]) -> bool:
+    """A worker's message other than a block or ``done``: stopped (False), or an error."""
     if message[0] != "stopped":
         raise RuntimeError(f"a worker failed: {message[1]}")
+    return False

@@ -1,7 +1,7 @@
 """Validate and enrich a file a block of lines at a time, writing its records as JSON Lines.
 
 A block is about one chunk of text (64 KiB, a thousand rows). ``BlockEncoder.encode`` splits
-every line of a block into the seven member groups of a record (``enriched_json``) with one
+every line of a block into the member groups of a record (``enriched_json``) with one
 regular expression call, and maps each group's text to its pre-serialised piece with one
 dictionary look-up per group: a text is checked (``validation``) the first time it is seen,
 and a row every one of whose groups is valid as written costs no Python bytecode of its own.
@@ -34,13 +34,7 @@ from operator import add
 from typing import Any, Final, cast
 
 from booking_core.duplicates import DEFAULT_MEMORY_KEYS, DuplicateIndex
-from booking_core.enriched_json import (
-    BOOKING,
-    FLIGHT_TIME,
-    LEAD_TIME,
-    STAY,
-    RecordFragments,
-)
+from booking_core.enriched_json import BOOKING, FLIGHT_TIME, STAY, RecordFragments
 from booking_core.enrichment import RECORD_GROUPS
 from booking_core.reader import MalformedRecord, is_blank, truncate_raw
 from booking_core.records import RecordChecker, RecordLayout, Rejection
@@ -55,7 +49,7 @@ _RETURN_AT: Final = FLIGHT_TIME
 
 
 def record_pattern(layout: RecordLayout) -> re.Pattern[str] | None:
-    """A line of the file as its seven groups of cells, or None when the columns are not in
+    """A line of the file as its groups of cells, or None when the columns are not in
     contract order (their lines then all go through the csv module)."""
     if layout.positions != tuple(range(len(layout.fields))):
         return None
@@ -233,7 +227,7 @@ class BlockEncoder:
 
     def _columns(self, pieces: list[list[bytes]]) -> list[list[bytes]]:
         """The group pieces of valid rows, with their return dates, in line order."""
-        returns = self._returns(pieces[BOOKING], pieces[LEAD_TIME], pieces[STAY])
+        returns = self._returns(pieces[BOOKING], pieces[STAY])
         return [*pieces[:_RETURN_AT], returns, *pieces[_RETURN_AT:]]
 
     def _mixed_block(self, pieces: list[list[Any]], text: str) -> EncodedBlock:
@@ -275,23 +269,16 @@ class BlockEncoder:
             builder.add_cells(cells)
         return builder.build()
 
-    def _returns(
-        self, booking: list[bytes], lead_time: list[bytes], stay: list[bytes]
-    ) -> list[bytes]:
+    def _returns(self, booking: list[bytes], stay: list[bytes]) -> list[bytes]:
         fragments = self.fragments
         if fragments.booking_date is None:
             return [fragments.no_return] * len(booking)
         days = map(
             add,
-            map(fragments.lead_days.__getitem__, lead_time),
+            map(fragments.lead_days.__getitem__, booking),
             map(fragments.stay_days.__getitem__, stay),
         )
-        returns = list(map(fragments.returns.__getitem__, days))
-        one_way = fragments.one_way
-        if one_way and not one_way.isdisjoint(booking):
-            for position in compress(range(len(booking)), map(one_way.__contains__, booking)):
-                returns[position] = fragments.no_return
-        return returns
+        return list(map(fragments.returns.__getitem__, days))
 
 
 class _Builder:

@@ -6,9 +6,11 @@ else the pipeline does, although almost every byte of a record depends on a grou
 five cells and every group holds few distinct values. So a record is laid out as groups of
 members (``enrichment.RECORD_GROUPS``: each source field followed by what it decides, such as a
 route with its airports, distance and whether it is domestic), and per file each distinct group
-value is serialised once. A record is then the concatenation of nine pieces: the provenance
+value is serialised once. A record is then the concatenation of eight pieces: the provenance
 members (the only per-row text: the row number, in ``booking_id`` and ``row_number``, and the
-duplicate flag), the seven groups, and the return date, which depends on three of them.
+duplicate flag), the six groups, and the return date, which depends on two of them. (The
+booking group holds the purchase lead time with the passengers, channel and trip type: that
+is a few thousand values, and one look-up fewer per row.)
 
 The pieces are made by ``orjson`` from the same member functions as ``enrich_row``, so a line
 is byte for byte the reference's line (the test suite checks it on files with every quirk).
@@ -40,14 +42,16 @@ from booking_core.enrichment import (
     source_key,
     stay_members,
 )
-from booking_core.schema import OUTCOME_FIELD, REQUIRED_FIELDS
+from booking_core.schema import MAX_LENGTH_OF_STAY_DAYS, OUTCOME_FIELD, REQUIRED_FIELDS
 
 MAX_VALUES_PER_GROUP: Final = 50_000
+# The lead time recorded for one-way bookings' pieces: lead time + stay is then negative.
+ONE_WAY_DAYS: Final = -(2 * MAX_LENGTH_OF_STAY_DAYS + 1)
 # Group positions in a row of pieces after the provenance piece (``RECORD_GROUPS`` order).
-BOOKING, LEAD_TIME, STAY, FLIGHT_TIME, ROUTE, ORIGIN, SERVICES = range(len(RECORD_GROUPS))
-# Group tables whose keys the contract bounds (a few thousand at most): never emptied, so that
-# the tables derived from their pieces (days, one-way) always hold every piece made.
-_BOUNDED_BY_CONTRACT: Final = frozenset({BOOKING, LEAD_TIME, STAY, FLIGHT_TIME})
+BOOKING, STAY, FLIGHT_TIME, ROUTE, ORIGIN, SERVICES = range(len(RECORD_GROUPS))
+# Group tables whose values the contract bounds (60,000 at most, a few thousand in practice):
+# never emptied, so that the tables derived from their pieces (days, one way) hold every piece.
+_BOUNDED_BY_CONTRACT: Final = frozenset({BOOKING, STAY, FLIGHT_TIME})
 
 
 def members_bytes(members: dict[str, Any]) -> bytes:
@@ -107,8 +111,10 @@ class RecordFragments:
         self.has_outcome = OUTCOME_FIELD in fields
         self.booking_date = booking_date
         makers: list[Callable[..., dict[str, Any]]] = [
-            booking_members,
-            lambda days: lead_time_members(days, booking_date),
+            lambda passengers, channel, trip_type, lead_days: {
+                **booking_members(passengers, channel, trip_type),
+                **lead_time_members(lead_days, booking_date),
+            },
             stay_members,
             flight_time_members,
             route_members,
@@ -129,10 +135,9 @@ class RecordFragments:
             tuple(positions[name] for name in names if name in positions)
             for _, names in RECORD_GROUPS
         ]
-        # What the return date needs from the pieces of the booking, lead time and stay groups.
+        # What the return date needs from the pieces of the booking and stay groups.
         self.lead_days: dict[bytes, int] = {}
         self.stay_days: dict[bytes, int] = {}
-        self.one_way: set[bytes] = set()
         self.returns = _ReturnDates(booking_date)
         self.no_return = members_bytes(return_members(None, 0, 0, ONE_WAY))
         # The provenance piece, a template for bytes %-formatting: %08d in booking_id and %d in
@@ -156,25 +161,22 @@ class RecordFragments:
         if found is not None:
             return found
         made = group.of_values(values)
-        if index == LEAD_TIME:
-            self.lead_days[made] = values[0]
+        if index == BOOKING:
+            # A one-way trip's days are below any return date's: its return date is none.
+            self.lead_days[made] = ONE_WAY_DAYS if values[2] == ONE_WAY else values[3]
         elif index == STAY:
             self.stay_days[made] = values[0]
-        elif index == BOOKING and values[2] == ONE_WAY:
-            self.one_way.add(made)
         return made
 
     def pieces_of_values(self, values: Sequence[Any]) -> tuple[bytes, ...]:
-        """The seven group pieces of a row of typed values (``fields`` order)."""
+        """The group pieces of a row of typed values (``fields`` order)."""
         return tuple(
             self.group_piece(index, tuple(values[position] for position in positions))
             for index, positions in enumerate(self.group_positions)
         )
 
     def return_piece(self, pieces: Sequence[bytes]) -> bytes:
-        if pieces[BOOKING] in self.one_way:
-            return self.no_return
-        return self.returns[self.lead_days[pieces[LEAD_TIME]] + self.stay_days[pieces[STAY]]]
+        return self.returns[self.lead_days[pieces[BOOKING]] + self.stay_days[pieces[STAY]]]
 
     def provenance(self, row_number: int, is_duplicate: bool) -> bytes:
         return self.provenance_templates[is_duplicate] % (row_number, row_number)
@@ -192,13 +194,15 @@ class RecordFragments:
 
 
 class _ReturnDates(dict[int, bytes]):
-    """Days after the booking date -> the return date member (null without a booking date)."""
+    """Days after the booking date -> the return date member (null without a booking date,
+    and for a one-way trip's negative days)."""
 
     def __init__(self, booking_date: date | None) -> None:
         super().__init__()
         self.booking_date = booking_date
 
     def __missing__(self, days: int) -> bytes:
-        made = members_bytes(return_members(self.booking_date, days, 0, "RoundTrip"))
+        trip_type = ONE_WAY if days < 0 else "RoundTrip"
+        made = members_bytes(return_members(self.booking_date, days, 0, trip_type))
         self[days] = made
         return made

@@ -263,8 +263,7 @@ def services_members(
 # The groups decided by source fields alone, in record order, with the fields that decide them
 # (after the provenance members; the return date comes right after the stay).
 RECORD_GROUPS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    ("booking", ("num_passengers", "sales_channel", "trip_type")),
-    ("lead_time", ("purchase_lead",)),
+    ("booking", ("num_passengers", "sales_channel", "trip_type", "purchase_lead")),
     ("stay", ("length_of_stay",)),
     ("flight_time", ("flight_hour", "flight_day")),
     ("route", ("route",)),

@@ -120,6 +120,13 @@ RETIRED_AIRPORTS: Final[dict[str, Mapping[str, Any]]] = {
 }
 
 
+def load_tables() -> None:
+    """Load the airport and country tables now rather than at the first look-up (a process
+    about to fork workers loads them once for all of them)."""
+    _country_zone_areas()
+    _country_names()
+
+
 @dataclass(frozen=True, slots=True)
 class Airport:
     iata: str
