@@ -33,7 +33,6 @@ import contextlib
 import csv
 import io
 import json
-import os
 import platform
 import resource
 import statistics
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import bench_file
+from bookings.parallel import default_workers
 
 DEFAULT_ROWS = 1_000_000
 SEED = 7
@@ -211,7 +211,7 @@ def _child(path: str, out_dir: str, workers: int | None) -> None:
 
 def run(rows: int = DEFAULT_ROWS) -> dict[str, Any]:
     path = bench_file(rows, SEED)
-    workers = len(os.sched_getaffinity(0))
+    workers = default_workers()
     reports: dict[str, list[dict[str, Any]]] = {"default": [], "one_process": []}
 
     def timed(kind: str, workers: int | None) -> Callable[[], float]:

@@ -19,7 +19,7 @@ from booking_core import blocks, enriched_json, reader
 from booking_core.jsonl import BackgroundWriter, dumps_line
 from booking_core.pipeline import process_stream
 from booking_core.schema import SOURCE_FIELDS, EnrichedBooking, FileSummary
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bookings.generator import generate_rows, write_csv
@@ -254,4 +254,57 @@ def test_many_small_blocks_and_a_quote_anywhere_give_the_same_bytes(
         b"\r\n".join(lines), source_file=str(path), booking_date=date(2026, 11, 24)
     )
     assert expected[2].rejected > 50
+    assert_same(expected, got)
+
+
+GOOD_LINE = "2,Internet,RoundTrip,262,19,7,Sat,AKLDEL,New Zealand,1,0,0,5.52,0"
+QUIRKY_LINES = [
+    GOOD_LINE,
+    GOOD_LINE.replace("New Zealand", "New\rZealand"),  # a carriage return alone, in a cell
+    GOOD_LINE.replace("New Zealand", "New Zealand,x"),  # one cell too many
+    GOOD_LINE.rsplit(",", 1)[0],  # one cell too few
+    GOOD_LINE + ",",  # an empty cell too many
+    GOOD_LINE.replace("AKLDEL", "akldel"),  # valid once normalised
+    GOOD_LINE.replace("262", "2620"),  # out of range
+    "",  # a blank line
+    ",,,,,,,,,,,,,",  # a spreadsheet's blank row
+    GOOD_LINE.replace("5.52", "5.52\r"),  # a carriage return before the delimiter-free end
+]
+
+
+@settings(max_examples=300, deadline=None)
+# A lone carriage return inside a cell balancing a line that ends in LF alone in a CRLF file;
+# a lone carriage return in a last line without a line break.
+@example(header_break="\r\n", lines=[(QUIRKY_LINES[9], "\n")], final_break=True, chunk_bytes=256)
+@example(
+    header_break="\r\n",
+    lines=[(GOOD_LINE, "\r\n"), (QUIRKY_LINES[1], "\r\n")],
+    final_break=False,
+    chunk_bytes=256,
+)
+@given(
+    header_break=st.sampled_from(["\r\n", "\n"]),
+    lines=st.lists(
+        st.tuples(st.sampled_from(QUIRKY_LINES), st.sampled_from(["\r\n", "\r\n", "\n", "\r"])),
+        min_size=1,
+        max_size=40,
+    ),
+    final_break=st.booleans(),
+    chunk_bytes=st.sampled_from([64, 256, 1 << 16]),
+)
+def test_line_breaks_anywhere_give_the_same_bytes(
+    header_break: str,
+    lines: list[tuple[str, str]],
+    final_break: bool,
+    chunk_bytes: int,
+) -> None:
+    """The block path's fast expressions count on line breaks; these put them everywhere."""
+    text = ",".join(SOURCE_FIELDS) + header_break
+    text += "".join(line + brk for line, brk in lines)
+    if not final_break:
+        text = text[: -len(lines[-1][1])]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reader, "CHUNK_BYTES", chunk_bytes)
+        patch.setattr(reader, "SAMPLE_BYTES", chunk_bytes)
+        expected, got = outputs(text.encode("latin-1"), source_file="b.csv", booking_date=None)
     assert_same(expected, got)

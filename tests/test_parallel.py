@@ -290,3 +290,26 @@ def test_the_command_writes_the_same_files_with_any_number_of_workers(
         )
     assert one["rows"] == one["valid"] + one["rejected"]
     assert one["rejected"] > 100
+
+
+@pytest.mark.parametrize("header_break", ["\r\n", "\n"])
+def test_line_breaks_and_cell_counts_of_every_kind(
+    tmp_path: Path, header_break: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lone carriage returns, mixed line breaks and rows of the wrong width, in every block of
+    a file whose first lines all end alike (the reader then expects CRLF, or LF, throughout)."""
+    from test_enriched_json import GOOD_LINE, QUIRKY_LINES
+
+    monkeypatch.setattr(reader, "SAMPLE_BYTES", 2048)
+    breaks = ["\r\n", "\n", "\r\n", "\r"] if header_break == "\r\n" else ["\n", "\n", "\r\n"]
+    lines = [GOOD_LINE + header_break] * 40
+    lines += [
+        QUIRKY_LINES[(index * 7) % len(QUIRKY_LINES)] + breaks[index % len(breaks)]
+        for index in range(3000)
+    ]
+    path = tmp_path / "quirky.csv"
+    path.write_bytes((",".join(SOURCE_FIELDS) + header_break + "".join(lines)).encode("latin-1"))
+    summary = assert_same_as_one_process(path, tmp_path / "out", workers=3)
+    assert summary.line_endings == ("crlf" if header_break == "\r\n" else "lf")
+    assert summary.rejected > 500
+    assert summary.valid > 500

@@ -55,6 +55,9 @@ BLOCK_BYTES: Final = 1 << 16
 MIN_BYTES: Final = 8 << 20
 # A block stretched past this by a single line is left to the reader, which bounds lines.
 MAX_BLOCK_BYTES: Final = 16 << 20
+# Past four workers this process's placing of blocks (about 4 million rows a second) is the
+# limit, and every worker adds about 12 MB.
+MAX_DEFAULT_WORKERS: Final = 4
 # Blocks a worker has sent and not yet written.
 PIPELINE_DEPTH: Final = 2
 ENCODINGS: Final = frozenset({"latin-1", "cp1252", "utf-8", "utf-8-sig"})
@@ -81,11 +84,13 @@ class BlockDecoding:
     c1: bool  # read as CP1252, holding bytes 0x80-0x9F
 
 
-def usable_cpus() -> int:
+def default_workers() -> int:
+    """One worker per usable core, at most ``MAX_DEFAULT_WORKERS``."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_DEFAULT_WORKERS)
 
 
 def worth_it(path: Path, workers: int) -> bool:

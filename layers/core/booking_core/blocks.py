@@ -48,24 +48,37 @@ CSV_BLOCK_ROWS: Final = 1000
 _RETURN_AT: Final = FLIGHT_TIME
 
 
-def record_pattern(layout: RecordLayout) -> re.Pattern[str] | None:
-    """A line of the file as its groups of cells, or None when the columns are not in
-    contract order (their lines then all go through the csv module)."""
+def record_pattern(layout: RecordLayout, line_endings: str | None = None) -> re.Pattern[str] | None:
+    """A line of the file as its groups of cells, or None when the columns are not in contract
+    order (their lines then all go through the csv module).
+
+    For files whose lines end in CRLF or in LF (``line_endings``), a cell but the last is
+    anything but the delimiter, which the regular expression engine scans fastest: a line break
+    inside such a cell makes a match span two lines (``BlockEncoder.encode`` then counts too few
+    matches), and a carriage return on its own is found by counting them
+    (``_line_breaks_as_expected``). Other files get cells that exclude line breaks themselves.
+    """
     if layout.positions != tuple(range(len(layout.fields))):
         return None
     delimiter = re.escape(layout.delimiter)
-    cell = f"[^{delimiter}\\r\\n]*+"
-    groups = []
+    if line_endings == "crlf":
+        cell, last_cell, end = f"[^{delimiter}]*+", f"[^{delimiter}\\r\\n]*+", "(?:\\r$|\\Z)"
+    elif line_endings == "lf":
+        cell, last_cell, end = f"[^{delimiter}]*+", f"[^{delimiter}\\n]*+", "$"
+    else:
+        cell = last_cell = f"[^{delimiter}\\r\\n]*+"
+        end = "\\r?$"
+    cells = [cell for _, names in RECORD_GROUPS for name in names if name in layout.fields] + [
+        cell
+    ] * (layout.width - len(layout.fields))
+    cells[-1] = last_cell
+    groups, at = [], 0
     for _, names in RECORD_GROUPS:
         width = sum(name in layout.fields for name in names)
-        groups.append("(" + delimiter.join([cell] * width) + ")")
-    extra = layout.width - len(layout.fields)
-    trailing = f"(?:{delimiter}{cell}){{{extra}}}" if extra else ""
-    return re.compile("^" + delimiter.join(groups) + trailing + r"\r?$", re.MULTILINE)
-
-
-def _line_count(text: str) -> int:
-    return text.count("\n") + (not text.endswith("\n"))
+        groups.append("(" + delimiter.join(cells[at : at + width]) + ")")
+        at += width
+    trailing = "".join(delimiter + extra for extra in cells[at:])
+    return re.compile("^" + delimiter.join(groups) + trailing + end, re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -184,7 +197,8 @@ class BlockEncoder:
         self.layout = layout
         self.fragments = fragments
         self.records = records
-        self.pattern = record_pattern(layout)
+        self.line_endings = getattr(layout, "line_endings", None)
+        self.pattern = record_pattern(layout, self.line_endings)
         self._templates: tuple[bytes, bytes] = fragments.provenance_templates  # type: ignore[assignment]
         self._tables = [
             _PiecesByText(lambda text, group=group: self._piece_of_text(group, text))
@@ -209,7 +223,9 @@ class BlockEncoder:
             return None
         if self.pattern is not None:
             matches = self.pattern.findall(text)
-            if len(matches) == _line_count(text):
+            newlines = text.count("\n")
+            lines = newlines + (not text.endswith("\n"))
+            if len(matches) == lines and self._line_breaks_as_expected(text, newlines):
                 pieces = [
                     list(map(lookup, texts))
                     for lookup, texts in zip(self._lookups, zip(*matches, strict=True), strict=True)
@@ -224,6 +240,14 @@ class BlockEncoder:
                     return EncodedBlock(info, self._columns(valid), self._templates)
                 return self._mixed_block(pieces, text)
         return self._encode_lines(io.StringIO(text, newline="").readlines())
+
+    def _line_breaks_as_expected(self, text: str, newlines: int) -> bool:
+        """No carriage return but those ending lines (every line, in a CRLF file)."""
+        if self.line_endings == "crlf":
+            return text.count("\r") == newlines
+        if self.line_endings == "lf":
+            return "\r" not in text
+        return True
 
     def _columns(self, pieces: list[list[bytes]]) -> list[list[bytes]]:
         """The group pieces of valid rows, with their return dates, in line order."""

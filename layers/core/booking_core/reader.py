@@ -422,9 +422,11 @@ class BookingCsv:
                 self._chunk_lines = lines
                 yield from lines
         if carry:
+            # The last line may still hold a carriage return alone: a line break too.
+            lines = io.StringIO(carry, newline="").readlines()
             self._chunk_start += len(self._chunk_lines)
-            self._chunk_lines = [carry]
-            yield carry
+            self._chunk_lines = lines
+            yield from lines
 
     def csv_reader(self) -> Iterator[list[str]]:
         """The csv module's reader over the data lines (after the header); see ``raw_line``."""

@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
         "--workers",
         type=_positive_int,
         help="processes that share a large plain file's work with --out "
-        "(default: every usable core; 1 reads it in this process)",
+        "(default: one per usable core, at most 4; 1 reads it in this process)",
     )
     parser.set_defaults(func=run)
 
@@ -133,7 +133,7 @@ def _validate(path: Path, args: argparse.Namespace) -> dict[str, Any]:
             for _ in run:
                 pass
             return _summary_dict(run, booking_date, {})
-        workers = args.workers if args.workers is not None else parallel.usable_cpus()
+        workers = args.workers if args.workers is not None else parallel.default_workers()
         return _write_outputs(stream, path, args.out, booking_date, workers)
 
 
