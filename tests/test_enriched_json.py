@@ -178,14 +178,15 @@ def test_generated_dirty_file_gives_the_same_bytes(tmp_path: Path) -> None:
     assert_same(expected, got)
 
 
+@pytest.mark.parametrize("booking_date", [None, date(2026, 2, 27)])
 def test_bounded_tables_refill_and_give_the_same_bytes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, booking_date: date | None
 ) -> None:
     monkeypatch.setattr(enriched_json, "MAX_VALUES_PER_GROUP", 3)
     monkeypatch.setattr(blocks, "MAX_TEXTS_PER_GROUP", 3)
     path = tmp_path / "many.csv"
     write_csv(path, generate_rows(2000, seed=5), dirty=0.05, seed=5)
-    expected, got = outputs(path.read_bytes(), source_file=str(path), booking_date=None)
+    expected, got = outputs(path.read_bytes(), source_file=str(path), booking_date=booking_date)
     assert_same(expected, got)
 
 

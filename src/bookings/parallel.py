@@ -55,9 +55,9 @@ BLOCK_BYTES: Final = 1 << 16
 MIN_BYTES: Final = 8 << 20
 # A block stretched past this by a single line is left to the reader, which bounds lines.
 MAX_BLOCK_BYTES: Final = 16 << 20
-# Past four workers this process's placing of blocks (about 4 million rows a second) is the
-# limit, and every worker adds about 12 MB.
-MAX_DEFAULT_WORKERS: Final = 4
+# Every worker adds about 12 MB: two keep a whole run under 200 MB whatever the file's size
+# (``--workers`` takes more; this process places about 4 million rows a second).
+MAX_DEFAULT_WORKERS: Final = 2
 # Blocks a worker has sent and not yet written.
 PIPELINE_DEPTH: Final = 2
 ENCODINGS: Final = frozenset({"latin-1", "cp1252", "utf-8", "utf-8-sig"})

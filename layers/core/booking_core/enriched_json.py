@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any, Final
 
 import orjson
@@ -59,6 +60,10 @@ def members_bytes(members: dict[str, Any]) -> bytes:
     return orjson.dumps(members)[1:-1] + b","
 
 
+def _serialised(make: Callable[..., dict[str, Any]]) -> Callable[..., bytes]:
+    return lambda *values: members_bytes(make(*values))
+
+
 def _escape_percent(data: bytes) -> bytes:
     return data.replace(b"%", b"%%")
 
@@ -72,7 +77,7 @@ class GroupTable:
 
     __slots__ = ("bounded", "by_text", "by_values", "make", "suffix")
 
-    def __init__(self, make: Callable[..., dict[str, Any]], *, bounded: bool, suffix: bytes):
+    def __init__(self, make: Callable[..., bytes], *, bounded: bool, suffix: bytes):
         self.make = make
         self.bounded = bounded
         self.suffix = suffix
@@ -86,7 +91,7 @@ class GroupTable:
         if not self.bounded and len(self.by_values) >= MAX_VALUES_PER_GROUP:
             self.by_values.clear()
             self.by_text.clear()
-        made = members_bytes(self.make(*values))[:-1] + self.suffix
+        made = self.make(*values)[:-1] + self.suffix
         self.by_values[values] = made
         return made
 
@@ -110,16 +115,24 @@ class RecordFragments:
             raise ValueError(f"fields must be in SOURCE_FIELDS order, got {fields}")
         self.has_outcome = OUTCOME_FIELD in fields
         self.booking_date = booking_date
-        makers: list[Callable[..., dict[str, Any]]] = [
-            lambda passengers, channel, trip_type, lead_days: {
-                **booking_members(passengers, channel, trip_type),
-                **lead_time_members(lead_days, booking_date),
-            },
-            stay_members,
-            flight_time_members,
-            route_members,
-            booking_origin_members,
-            services_members,
+        # The booking group's few thousand values are made of a few dozen bookings and a
+        # thousand lead times at most: its pieces are concatenations of theirs.
+        booking_part = cache(lambda *values: members_bytes(booking_members(*values)))
+        lead_part = cache(lambda days: members_bytes(lead_time_members(days, booking_date)))
+        makers: list[Callable[..., bytes]] = [
+            lambda passengers, channel, trip_type, lead_days: (
+                booking_part(passengers, channel, trip_type) + lead_part(lead_days)
+            ),
+            *(
+                _serialised(make)
+                for make in (
+                    stay_members,
+                    flight_time_members,
+                    route_members,
+                    booking_origin_members,
+                    services_members,
+                )
+            ),
         ]
         self.groups = [
             GroupTable(

@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
         "--workers",
         type=_positive_int,
         help="processes that share a large plain file's work with --out "
-        "(default: one per usable core, at most 4; 1 reads it in this process)",
+        "(default: one per usable core, at most 2; 1 reads it in this process)",
     )
     parser.set_defaults(func=run)
 
