@@ -418,6 +418,47 @@ def _as_text(value: Any) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
+class _PythonOnlyEnviron(os._Environ[str]):
+    """``os.environ`` whose changes stay in Python while the emulated stack runs.
+
+    The handlers read their variables from ``os.environ``, and each invocation sets its
+    function's. Written through to the process (glibc's setenv), a change may move the
+    environment array while C code in another thread reads it with getenv (DuckDB in the
+    runner's thread, the time functions behind the local model server's log lines): a crash.
+    Here C code keeps seeing the environment the process started with.
+    """
+
+    @classmethod
+    def copy_of(cls, environ: os._Environ[str]) -> _PythonOnlyEnviron:
+        return cls(
+            dict(environ._data),  # type: ignore[attr-defined]
+            environ.encodekey,  # type: ignore[attr-defined]
+            environ.decodekey,  # type: ignore[attr-defined]
+            environ.encodevalue,  # type: ignore[attr-defined]
+            environ.decodevalue,  # type: ignore[attr-defined]
+        )
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._data[self.encodekey(key)] = self.encodevalue(value)  # type: ignore[attr-defined]
+
+    def __delitem__(self, key: str) -> None:
+        try:
+            del self._data[self.encodekey(key)]  # type: ignore[attr-defined]
+        except KeyError:
+            raise KeyError(key) from None
+
+
+def _restore_environ(saved: Mapping[str, str]) -> None:
+    """Put ``os.environ`` back as ``saved``, key by key: never empty for a moment, since other
+    threads (moto's, the runner's boto3 clients) read it meanwhile."""
+    environ = os.environ
+    for key in [key for key in environ if key not in saved]:
+        environ.pop(key, None)
+    for key, value in saved.items():
+        if environ.get(key) != value:
+            environ[key] = value
+
+
 class EmulatedStack:
     """The SAM application on moto, driven like the deployed stack (use it as a context manager).
 
@@ -461,6 +502,7 @@ class EmulatedStack:
         self._crawler_polls: dict[str, int] = {}
         self._mock: Any = None
         self._saved_environ: dict[str, str] | None = None
+        self._real_environ: os._Environ[str] | None = None
         self._original_invoke: Any = None
         self._execution_counter = 0
         self.invocations: list[tuple[str, float, bool]] = []
@@ -535,6 +577,9 @@ class EmulatedStack:
     def __enter__(self) -> EmulatedStack:
         from moto import mock_aws
 
+        self._real_environ = os.environ
+        # Not the process environment: see _PythonOnlyEnviron.
+        os.environ = _PythonOnlyEnviron.copy_of(os.environ)  # noqa: B003
         self._saved_environ = dict(os.environ)
         os.environ.update(
             {
@@ -562,9 +607,11 @@ class EmulatedStack:
             self._mock.stop()
             self._mock = None
         if self._saved_environ is not None:
-            os.environ.clear()
-            os.environ.update(self._saved_environ)
+            _restore_environ(self._saved_environ)
             self._saved_environ = None
+        if self._real_environ is not None:
+            os.environ = self._real_environ  # noqa: B003
+            self._real_environ = None
 
     def client(self, service: str) -> Any:
         import boto3
@@ -758,8 +805,7 @@ class EmulatedStack:
         finally:
             if service_logger is not None:
                 service_logger.setLevel(saved_level)
-            os.environ.clear()
-            os.environ.update(saved)
+            _restore_environ(saved)
 
     def _dispatch(self, spec: FunctionSpec, event: Any) -> dict[str, Any]:
         """Run a handler as Lambda would; returns the interpreter's invocation response."""
