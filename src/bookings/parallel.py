@@ -218,11 +218,11 @@ def _work(
     for other in inherited:  # this process's copies of the parent's ends of the pipes
         other.close()
     gc.disable()
-    decoder = run._csv._decoder
+    decoder = run.csv_file.decoder
     utf8 = decoder.encoding in ("utf-8", "utf-8-sig") and decoder.fallback_at is None
     note_c1 = decoder.fallback_at is not None and not decoder.c1_seen
     try:
-        encoder = BlockEncoder(run._csv, fragments, run._records)
+        encoder = BlockEncoder(run.csv_file, fragments, run.records)
         # Blocks wait for their placement while the next ones are encoded, so that neither
         # this worker nor the parent waits for the other.
         waiting: deque[tuple[int, EncodedBlock]] = deque()
@@ -279,7 +279,7 @@ def write_in_parallel(
     """
     with path.open("rb") as stream:
         run = validate_stream(stream, source_file=str(path), **run_options)
-        csv_file = run._csv
+        csv_file = run.csv_file
         try:
             if csv_file.compression is not None or csv_file.encoding not in ENCODINGS:
                 return None
@@ -295,7 +295,7 @@ def write_in_parallel(
                 ingested_at=ingested_at,
                 booking_date=booking_date,
             )
-            sequencer = BlockSequencer(fragments, duplicate_memory_keys=run._duplicate_memory_keys)
+            sequencer = BlockSequencer(fragments, duplicate_memory_keys=run.duplicate_memory_keys)
             geo.load_tables()  # once, here: the workers share them
             try:
                 shared = _share_out(
@@ -330,7 +330,7 @@ def _share_out(
     ingested_at: datetime,
 ) -> bool:
     """Place every block in order; False when a worker stopped."""
-    decoder = run._csv._decoder
+    decoder = run.csv_file.decoder
     decoding = _Decoding(decoder.fallback_at, decoder.non_ascii_seen, decoder.c1_seen)
     output_fd = os.open(enriched_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     context = multiprocessing.get_context("fork")

@@ -197,7 +197,7 @@ class BlockEncoder:
         self.layout = layout
         self.fragments = fragments
         self.records = records
-        self.line_endings = getattr(layout, "line_endings", None)
+        self.line_endings = layout.line_endings
         self.pattern = record_pattern(layout, self.line_endings)
         self._templates: tuple[bytes, bytes] = fragments.provenance_templates  # type: ignore[assignment]
         self._tables = [

@@ -69,20 +69,15 @@ def _escape_percent(data: bytes) -> bytes:
 
 
 class GroupTable:
-    """One group of members: the values of its source fields -> its piece (bytes).
+    """One group of members: the tuple of its source fields' typed values -> its piece."""
 
-    ``by_text`` is filled by ``booking_core.blocks`` (the group's cells as written -> piece);
-    ``by_values`` is keyed by the tuple of typed values.
-    """
-
-    __slots__ = ("bounded", "by_text", "by_values", "make", "suffix")
+    __slots__ = ("bounded", "by_values", "make", "suffix")
 
     def __init__(self, make: Callable[..., bytes], *, bounded: bool, suffix: bytes):
         self.make = make
         self.bounded = bounded
         self.suffix = suffix
         self.by_values: dict[tuple[Any, ...], bytes] = {}
-        self.by_text: dict[str, bytes | None] = {}
 
     def of_values(self, values: tuple[Any, ...]) -> bytes:
         found = self.by_values.get(values)
@@ -90,7 +85,6 @@ class GroupTable:
             return found
         if not self.bounded and len(self.by_values) >= MAX_VALUES_PER_GROUP:
             self.by_values.clear()
-            self.by_text.clear()
         made = self.make(*values)[:-1] + self.suffix
         self.by_values[values] = made
         return made
@@ -188,22 +182,8 @@ class RecordFragments:
             for index, positions in enumerate(self.group_positions)
         )
 
-    def return_piece(self, pieces: Sequence[bytes]) -> bytes:
-        return self.returns[self.lead_days[pieces[BOOKING]] + self.stay_days[pieces[STAY]]]
-
     def provenance(self, row_number: int, is_duplicate: bool) -> bytes:
         return self.provenance_templates[is_duplicate] % (row_number, row_number)
-
-    def line(self, pieces: Sequence[bytes], row_number: int, is_duplicate: bool) -> bytes:
-        """One record's line from its group pieces (the readable form of ``blocks``)."""
-        return b"".join(
-            (
-                self.provenance(row_number, is_duplicate),
-                *pieces[:FLIGHT_TIME],
-                self.return_piece(pieces),
-                *pieces[FLIGHT_TIME:],
-            )
-        )
 
 
 class _ReturnDates(dict[int, bytes]):

@@ -93,8 +93,22 @@ class ValidationRun:
         self.normalisations: Counter[str] = Counter()
 
     @property
+    def csv_file(self) -> BookingCsv:
+        """The opened file: its layout, how it is decoded, its data."""
+        return self._csv
+
+    @property
+    def records(self) -> RecordChecker:
+        """The record checker, whose per-column caches the run fills."""
+        return self._records
+
+    @property
+    def duplicate_memory_keys(self) -> int:
+        return self._duplicate_memory_keys
+
+    @property
     def encoding(self) -> str:
-        return self._csv._decoder.label
+        return self._csv.decoder.label
 
     @property
     def compression(self) -> str | None:
@@ -264,8 +278,8 @@ class ValidationRun:
         try:
             with garbage_collection_paused():
                 self._write_blocks(encoder, sequencer, write_enriched, on_rejected)
-        finally:
             self.take_counts(sequencer)
+        finally:
             sequencer.close()
             self._csv.close()
 

@@ -176,10 +176,6 @@ class _Decoder:
             self.c1_seen = _C1_BYTES.search(data) is not None
         return decode_cp1252(data)
 
-    @property
-    def fell_back(self) -> bool:
-        return self.fallback_at is not None
-
 
 def _sniff_encoding(sample: bytes, at_end: bool) -> tuple[str, int]:
     """(encoding, number of byte-order-mark bytes to skip) for a file starting with ``sample``."""
@@ -362,6 +358,11 @@ class BookingCsv:
         self.delimiter = _choose_delimiter(header_line)
         header = next(csv.reader([header_line], delimiter=self.delimiter), [])
         self._read_header(header, header_line)
+
+    @property
+    def decoder(self) -> _Decoder:
+        """How the file is being decoded (its state: a UTF-8 file may turn CP1252 later)."""
+        return self._decoder
 
     def _decoded_chunks(self, first: str) -> Iterator[str]:
         yield first

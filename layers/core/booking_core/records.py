@@ -25,6 +25,7 @@ class RecordLayout(Protocol):
     needed_width: int
     header_names: list[str]
     delimiter: str
+    line_endings: str | None  # crlf, lf, cr, mixed or None, as the file's first chunk shows
 
 
 @dataclass(frozen=True, slots=True)
