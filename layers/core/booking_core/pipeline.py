@@ -11,7 +11,7 @@ Stages, so that the Validate and Enrich Lambdas can run them separately:
 - ``enrich_row(valid_row_dict, context)`` (booking_core.enrichment) -> enriched record dict.
 - ``process_stream(...)``: both, for the CLI and the benchmark; iterate it for record dicts, or
   call ``.write_jsonl(enriched, rejected)`` for the same records as JSON Lines bytes, made from
-  pre-serialised fragments without a dict per row (``booking_core.enriched_json``).
+  pre-serialised pieces, a block of lines at a time (``booking_core.blocks``).
 
 Exact duplicates within a file are flagged (``is_duplicate`` on the second and later copies),
 never dropped: the pipeline keeps a 64-bit hash of each valid normalised row
@@ -29,18 +29,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from operator import itemgetter
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from booking_core.blocks import CSV_BLOCK_ROWS, BlockEncoder, BlockSequencer, EncodedBlock
 from booking_core.duplicates import DEFAULT_MEMORY_KEYS, DuplicateIndex
+from booking_core.enriched_json import RecordFragments
 from booking_core.errors import UnreadableFileError
 from booking_core.jsonl import BinaryWriter, dumps_line
 from booking_core.reader import BookingCsv, MalformedRecord, is_blank, open_booking_csv
 from booking_core.records import RecordChecker, Rejection
 from booking_core.schema import OUTCOME_FIELD, SCHEMA_VERSION, FileSummary
-
-if TYPE_CHECKING:
-    from booking_core.enriched_json import RecordFragments
 
 BLANK_LINES_SKIPPED = "row:blank_line_skipped"
 
@@ -437,8 +435,6 @@ class ProcessRun:
         The bytes are those of ``dumps_line`` over this run's outcomes, produced without a dict
         per row (``ValidationRun.write_json_lines``); iterate the run or call this, not both.
         """
-        from booking_core.enriched_json import RecordFragments
-
         run = self.validation
         fragments = RecordFragments(
             fields=run.fields,

@@ -408,26 +408,29 @@ class BookingCsv:
     def _split_lines(self, source: Iterator[str]) -> Iterator[str]:
         """Lines with their terminators, for ``csv.reader`` (which wants ``newline=''`` lines).
 
-        The current chunk's lines are kept so that a record the csv module rejects can be shown.
+        The current block's lines are kept so that a record the csv module rejects can be shown.
         """
+        for block in self._whole_lines(source):
+            lines = io.StringIO(block, newline="").readlines()
+            self._chunk_start += len(self._chunk_lines)
+            self._chunk_lines = lines
+            yield from lines
+
+    def _whole_lines(self, source: Iterator[str]) -> Iterator[str]:
+        """``source``'s text in blocks of whole lines; the last one may lack its line break (and
+        still hold a carriage return alone: a line break too, for whoever splits it)."""
         carry = ""
         for text in source:
             if carry:
                 text = carry + text
             cut = complete_lines_end(text)
-            carry = text[cut:]
+            carry = self._block_carry = text[cut:]
             self._check_line_length(carry)
             if cut:
-                lines = io.StringIO(text[:cut], newline="").readlines()
-                self._chunk_start += len(self._chunk_lines)
-                self._chunk_lines = lines
-                yield from lines
+                yield text[:cut]
+        self._block_carry = ""
         if carry:
-            # The last line may still hold a carriage return alone: a line break too.
-            lines = io.StringIO(carry, newline="").readlines()
-            self._chunk_start += len(self._chunk_lines)
-            self._chunk_lines = lines
-            yield from lines
+            yield carry
 
     def csv_reader(self) -> Iterator[list[str]]:
         """The csv module's reader over the data lines (after the header); see ``raw_line``."""
@@ -439,18 +442,7 @@ class BookingCsv:
         A block ends with a line break, except the last one of a file without a final line
         break. ``csv_reader_from`` continues from any block with the csv module.
         """
-        carry = ""
-        for text in self._data:
-            if carry:
-                text = carry + text
-            cut = complete_lines_end(text)
-            carry = self._block_carry = text[cut:]
-            self._check_line_length(carry)
-            if cut:
-                yield text[:cut]
-        self._block_carry = ""
-        if carry:
-            yield carry
+        return self._whole_lines(self._data)
 
     def csv_reader_from(self, block: str) -> Iterator[list[str]]:
         """The csv module's reader from the start of ``block`` (the last one ``text_blocks`` gave)
