@@ -84,7 +84,7 @@ test: $(STAMP)/venv $(STAMP)/tools $(STAMP)/browser
 	$(BIN)/pytest -n 2 --timeout 1800
 
 test-fast: $(STAMP)/venv
-	$(BIN)/pytest -n 2 -m "not slow and not browser"
+	$(BIN)/pytest -n 2 tests/unit
 
 bench: $(STAMP)/venv
 	$(PY) -m benchmarks

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from badfiles import BadFile, corpus
 from booking_core import blocks, enriched_json, reader
 from booking_core.jsonl import BackgroundWriter, dumps_line
 from booking_core.pipeline import process_stream
 from booking_core.schema import SOURCE_FIELDS, EnrichedBooking, FileSummary
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from support.badfiles import BadFile, corpus
 
 from bookings.generator import generate_rows, write_csv
 

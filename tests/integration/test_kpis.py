@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from lake_builder import BuiltLake, build_lake
+from support.lake_builder import BuiltLake, build_lake
 
 from bookings.analytics import catalog, kpi_docs
 from bookings.analytics.report import run_kpis

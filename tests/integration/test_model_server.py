@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from booking_core.schema import REQUIRED_FIELDS
 from botocore.exceptions import ClientError
-from ml_helpers import enriched_bookings, train_small_model
+from support.ml_helpers import enriched_bookings, train_small_model
 
 from bookings.generator import generate_rows
 from bookings.ml.inference import BookingModel, load_model

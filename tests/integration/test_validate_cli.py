@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from badfiles import GOOD_ROWS, BadFile, corpus, csv_text
+from support.badfiles import GOOD_ROWS, BadFile, corpus, csv_text
 
 BOOKINGS = str(Path(sys.executable).parent / "bookings")
 SUMMARY_KEYS = {

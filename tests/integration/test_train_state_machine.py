@@ -11,17 +11,16 @@ import io
 import json
 import tarfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from ml_helpers import train_small_model
+from support.ml_helpers import train_small_model
+from support.paths import ROOT
 
 from bookings.offline.harness import EmulatedStack
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 ENDPOINT = "booking-completion"
 STATE_MACHINE = "TrainModelStateMachine"
 

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 
 import orjson
 import pytest
-from badfiles import GOOD_ROWS, HEADER, csv_text
 from booking_core.jsonl import dumps_line, write_jsonl
 from booking_core.pipeline import (
     RejectedRecord,
@@ -30,6 +29,7 @@ from booking_core.schema import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.badfiles import GOOD_ROWS, HEADER, csv_text
 
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252")
 ORIGIN_LETTERS = {

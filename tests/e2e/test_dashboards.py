@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lake_builder import build_lake
+from support.lake_builder import build_lake
+from support.paths import ARTIFACTS
 
 from bookings.analytics.report import build_report
 
@@ -22,7 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).parent / "artifacts"
 PAGES = ("marketing", "analyst", "direction", "direction_report")
 
 

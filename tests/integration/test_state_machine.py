@@ -13,30 +13,13 @@ from typing import Any
 
 import pytest
 from booking_core.aws.clients import aws_client
+from support.contract import SUBSTITUTIONS
+from support.paths import ROOT
 
 from bookings.offline.harness import EmulatedStack, HarnessError, pattern_matches
 
-ROOT = Path(__file__).resolve().parent.parent
 CLEAN = ROOT / "data" / "sample_bookings.csv"
 DIRTY = ROOT / "data" / "sample_dirty.csv"
-CONTRACT_SUBSTITUTIONS = {
-    "ValidateFunctionArn",
-    "EnrichFunctionArn",
-    "ScoreFunctionArn",
-    "DeliverFunctionArn",
-    "StartCrawlerFunctionArn",
-    "CheckCrawlerFunctionArn",
-    "RefreshSpiceFunctionArn",
-    "QuarantineFileFunctionArn",
-    "FinalizeFileFunctionArn",
-    "MapMaxConcurrency",
-    "FlushWaitSeconds",
-    "CrawlerPollSeconds",
-    "CrawlerMaxPolls",
-    "RetryIntervalSeconds",
-    "RetryMaxAttempts",
-    "RetryBackoffRate",
-}
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +53,7 @@ def assert_reconciled(stack: EmulatedStack, summary: dict[str, Any]) -> list[dic
 
 def test_the_definition_uses_exactly_the_contract_substitutions(stack: EmulatedStack) -> None:
     text = (ROOT / "statemachines" / "ingest_file.asl.json").read_text()
-    assert set(re.findall(r"\$\{(\w+)\}", text)) == CONTRACT_SUBSTITUTIONS
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == SUBSTITUTIONS
     definition = json.loads(stack.state_machine_definition())
     retry = definition["States"]["Validate"]["Retry"][0]
     assert retry["IntervalSeconds"] == 1  # the harness's override, through the substitution

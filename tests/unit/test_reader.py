@@ -6,12 +6,12 @@ import gzip
 import io
 
 import pytest
-from badfiles import GOOD_ROWS, HEADER, BadFile, corpus, csv_text, zipped
 from booking_core.errors import MissingColumnError, UnreadableFileError
 from booking_core.pipeline import RejectedRecord, ValidRow, validate_stream
 from booking_core.reader import RAW_TEXT_LIMIT, open_booking_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.badfiles import GOOD_ROWS, HEADER, BadFile, corpus, csv_text, zipped
 
 CORPUS = corpus()
 READABLE = [bad for bad in CORPUS if bad.error is None]

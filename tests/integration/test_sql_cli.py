@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from lake_builder import BuiltLake, build_lake
 from openpyxl import load_workbook
+from support.lake_builder import BuiltLake, build_lake
+from support.paths import ROOT
 
 from bookings.analytics import catalog, sync_template
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

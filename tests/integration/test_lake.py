@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from booking_core.schema import RejectedRow, ScoredBooking
-from lake_builder import build_lake
+from support.lake_builder import build_lake
 
 from bookings.analytics import catalog
 from bookings.lake import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from booking_core.features import fit_spec
-from ml_helpers import enriched_bookings
+from support.ml_helpers import enriched_bookings
 
 from bookings.ml.frame import encode_frame, fit_spec_frame
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ml_helpers import enriched_bookings, train_small_model
+from support.ml_helpers import enriched_bookings, train_small_model
 
 import bookings.ml.inference as inference_module
 from bookings.ml.frame import encode_frame, records_to_frame

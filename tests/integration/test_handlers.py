@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from booking_core.schema import RejectedRow, ScoredBooking
+from support.paths import ROOT
 
 from bookings.offline.harness import EmulatedStack, LambdaInvocationError
 
-ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 CLEAN = ROOT / "data" / "sample_bookings.csv"
 DIRTY = ROOT / "data" / "sample_dirty.csv"

@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 import pytest
-from badfiles import GOOD_ROWS, HEADER, csv_text
 from booking_core.pipeline import RejectedRecord, ValidRow, validate_stream
 from booking_core.schema import (
     FLIGHT_DAYS,
@@ -22,6 +21,7 @@ from booking_core.validation import ColumnChecker, check_field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from support.badfiles import GOOD_ROWS, HEADER, csv_text
 
 
 @pytest.mark.parametrize(

@@ -195,7 +195,7 @@ def test_sql_on_the_offline_lake_equals_plain_python_over_the_csv(
 def test_a_model_scores_every_delivered_booking(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ml_helpers import train_small_model
+    from support.ml_helpers import train_small_model
 
     _, written = train_small_model(tmp_path / "model", n=3000)
     live = generated(tmp_path / "live.csv", 900, seed=18, outcome=False)

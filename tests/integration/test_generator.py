@@ -12,6 +12,7 @@ import pytest
 from booking_core import geo
 from booking_core.schema import SOURCE_FIELDS, BookingSource
 from pydantic import ValidationError
+from support.paths import ROOT
 
 from bookings.cli import main
 from bookings.generator import (
@@ -22,7 +23,7 @@ from bookings.generator import (
     write_csv,
 )
 
-REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = ROOT
 ROWS = 50_000
 
 

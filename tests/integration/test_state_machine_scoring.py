@@ -8,14 +8,13 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support.paths import ROOT
 
 from bookings.offline.harness import EmulatedStack
 
-ROOT = Path(__file__).resolve().parent.parent
 CLEAN = ROOT / "data" / "sample_bookings.csv"
 
 pytestmark = pytest.mark.slow

@@ -21,10 +21,10 @@ from typing import Any
 
 import orjson
 import pytest
-from badfiles import csv_text
 from booking_core import reader
 from booking_core.pipeline import process_stream
 from booking_core.schema import SOURCE_FIELDS, FileSummary
+from support.badfiles import csv_text
 
 from bookings import parallel
 from bookings.commands import validate

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
 TOOLS = ROOT / ".tools" / "bin"
 MAX_UNZIPPED_BYTES = 50 * 1024 * 1024

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 from booking_core.pipeline import process_stream
 from sklearn.metrics import roc_auc_score
+from support.paths import ROOT
 
 from bookings.cli import main as bookings_main
 from bookings.generator import generate_rows, write_csv
@@ -38,7 +39,6 @@ from bookings.offline.template import load_template
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 SITE_PACKAGES = sysconfig.get_paths()["purelib"]
 GLUE_TO_ARROW = {
     "int": pa.int32(),

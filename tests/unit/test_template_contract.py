@@ -19,64 +19,18 @@ from typing import Any
 import pytest
 from booking_core.schema import RejectedRow, ScoredBooking
 from moto.events.models import EventPattern
+from support.contract import (
+    CONTRACT_ENVIRONMENT,
+    FUNCTIONS,
+    SUBSTITUTIONS,
+    TRAINING_FUNCTIONS,
+)
+from support.paths import ROOT
 
 from bookings.offline.template import TemplateError, load_template
 
-ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = ROOT / "template.yaml"
 
-# The SAM application contract: logical id -> function directory.
-FUNCTIONS = {
-    "ValidateFunction": "validate",
-    "EnrichFunction": "enrich",
-    "ScoreFunction": "score",
-    "DeliverFunction": "deliver",
-    "StartCrawlerFunction": "start_crawler",
-    "CheckCrawlerFunction": "check_crawler",
-    "RefreshSpiceFunction": "refresh_spice",
-    "QuarantineFileFunction": "quarantine_file",
-    "FinalizeFileFunction": "finalize_file",
-    "IngestApiFunction": "ingest_api",
-}
-# The retraining workflow's steps (tests/test_train_state_machine.py covers their contract).
-TRAINING_FUNCTIONS = {
-    "EvaluateModelFunction": "evaluate_model",
-    "PromoteModelFunction": "promote_model",
-}
-CONTRACT_ENVIRONMENT = {
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "POWERTOOLS_LOG_LEVEL",
-    "RAW_BUCKET",
-    "LAKE_BUCKET",
-    "STAGING_PREFIX",
-    "QUARANTINE_PREFIX",
-    "CHUNK_SIZE",
-    "IDEMPOTENCY_TABLE",
-    "DELIVERY_STREAM_NAME",
-    "CRAWLER_NAME",
-    "ALERT_TOPIC_ARN",
-    "MODEL_ENDPOINT_NAME",
-    "SCORE_MAX_PAYLOAD_BYTES",
-    "SAGEMAKER_RUNTIME_URL",
-    "QUICKSIGHT_DATASET_IDS",
-    "EVENT_BUS_NAME",
-    "GLUE_DATABASE",
-    "BOOKINGS_TABLE",
-    "REJECTED_TABLE",
-}
-SUBSTITUTIONS = {
-    f"{logical_id}Arn" for logical_id in FUNCTIONS if logical_id != "IngestApiFunction"
-}
-SUBSTITUTIONS |= {
-    "MapMaxConcurrency",
-    "FlushWaitSeconds",
-    "CrawlerPollSeconds",
-    "CrawlerMaxPolls",
-    "RetryIntervalSeconds",
-    "RetryMaxAttempts",
-    "RetryBackoffRate",
-}
 # Actions IAM only accepts on Resource "*" (no resource-level permissions), each justified in the
 # template where it is used.
 ACTIONS_WITHOUT_RESOURCE_LEVEL = {

@@ -13,15 +13,13 @@ from pathlib import Path
 
 import pyarrow.dataset as pads
 import pytest
+from support.paths import ROOT
 
 from bookings.cli import main
 from bookings.commands.watch import DropFolder
 from bookings.generator import generate_rows, write_csv
 from bookings.offline.ledger import Ledger, LedgerError, ledger_key
 from bookings.progress import LineProgress, SilentProgress, create_progress
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 # -- fast pieces -----------------------------------------------------------------------------------
 
