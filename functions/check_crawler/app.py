@@ -10,8 +10,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from booking_core.aws import aws_client
-from booking_core.aws.crawler import crawler_status
 from booking_core.aws.settings import Settings
+from booking_core.usecases.crawl import check_partition_crawl
+from booking_core.workflow import CrawlerPoll, parse_event
 
 logger = Logger()
 tracer = Tracer()
@@ -22,18 +23,13 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.set_correlation_id(event.get("execution"))
-    settings = Settings.from_env()
-    settings.need(CRAWLER_NAME=settings.crawler_name)
-    status = crawler_status(aws_client("glue"), settings.crawler_name)
-    polls = int(event.get("polls", 0)) + 1
-    logger.info("crawler polled", extra={**status, "polls": polls})
-    return {
-        "crawler": settings.crawler_name,
-        "start_status": event.get("start_status"),
-        "starts": int(event.get("starts", 1)),
-        "polls": polls,
-        "state": status["state"],
-        "last_crawl_status": status["last_crawl_status"],
-        "last_crawl_error": status["last_crawl_error"],
-    }
+    request = parse_event(event, CrawlerPoll)
+    logger.set_correlation_id(request.execution)
+    checked = check_partition_crawl(request, Settings.from_env(), aws_client)
+    logger.info(
+        "crawler polled",
+        extra=checked.model_dump(
+            include={"state", "last_crawl_status", "last_crawl_error", "polls"}
+        ),
+    )
+    return checked.model_dump(mode="json")

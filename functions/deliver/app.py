@@ -1,4 +1,5 @@
-"""Deliver: put a scored chunk's records to Firehose (batched, failed records retried)."""
+"""Deliver: put a scored chunk's records to Firehose (batched, failed records retried) and leave
+the chunk's receipt for FinalizeFile."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from booking_core.aws import aws_client
-from booking_core.aws.firehose import DeliveryFailedError, FirehoseDelivery
-from booking_core.aws.ingest import deliver_chunk
+from booking_core.aws.firehose import DeliveryFailedError
 from booking_core.aws.settings import Settings
+from booking_core.usecases.chunks import deliver_chunk
+from booking_core.workflow import ScoredChunk, parse_event
 
 logger = Logger()
 tracer = Tracer()
@@ -25,33 +27,15 @@ class DeliveryFailed(Exception):
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.set_correlation_id(event.get("execution") or event["scored_key"])
-    logger.append_keys(chunk_key=event.get("chunk_key"))
-    settings = Settings.from_env()
-    settings.need(
-        LAKE_BUCKET=settings.lake_bucket, DELIVERY_STREAM_NAME=settings.delivery_stream_name
-    )
-    delivery = FirehoseDelivery(aws_client("firehose"), settings.delivery_stream_name)
+    chunk = parse_event(event, ScoredChunk)
+    logger.set_correlation_id(chunk.execution)
+    logger.append_keys(chunk_key=chunk.chunk_key)
     try:
-        receipt = deliver_chunk(
-            aws_client("s3"),
-            settings.lake_bucket,
-            event["scored_key"],
-            event["chunk_key"],
-            delivery,
-            extra={k: event.get(k, 0) for k in ("records", "scored", "unscored")},
-        )
+        delivered = deliver_chunk(chunk, Settings.from_env(), aws_client)
     except DeliveryFailedError as exc:
         metrics.add_metric(name="RecordsNotDelivered", unit=MetricUnit.Count, value=exc.failed)
         raise DeliveryFailed(str(exc)) from exc
-    metrics.add_metric(name="RecordsDelivered", unit=MetricUnit.Count, value=receipt["delivered"])
-    metrics.add_metric(name="RecordsRetried", unit=MetricUnit.Count, value=receipt["retried"])
-    logger.info("chunk delivered", extra=receipt)
-    return {
-        "chunk_key": event["chunk_key"],
-        "records": event.get("records"),
-        "scored": event.get("scored"),
-        "unscored": event.get("unscored"),
-        "delivered": receipt["delivered"],
-        "retried": receipt["retried"],
-    }
+    metrics.add_metric(name="RecordsDelivered", unit=MetricUnit.Count, value=delivered.delivered)
+    metrics.add_metric(name="RecordsRetried", unit=MetricUnit.Count, value=delivered.retried)
+    logger.info("chunk delivered", extra=delivered.model_dump())
+    return delivered.model_dump(mode="json")

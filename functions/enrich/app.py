@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from booking_core.aws import aws_client
-from booking_core.aws.ingest import enrich_chunk
 from booking_core.aws.settings import Settings
-from booking_core.enrichment import EnrichmentContext
+from booking_core.usecases.chunks import enrich_chunk
+from booking_core.workflow import ChunkTask, parse_event
 
 logger = Logger()
 tracer = Tracer()
@@ -22,20 +21,10 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.set_correlation_id(event.get("execution") or event["chunk_key"])
-    logger.append_keys(chunk_key=event["chunk_key"])
-    settings = Settings.from_env()
-    settings.need(LAKE_BUCKET=settings.lake_bucket)
-    ingested_at = datetime.fromisoformat(event["ingested_at"])
-    booking_date = event.get("booking_date")
-    enrichment = EnrichmentContext(
-        source_file=event["source_file"],
-        ingested_at=ingested_at,
-        booking_date=date.fromisoformat(booking_date) if booking_date else ingested_at.date(),
-    )
-    enriched_key, records = enrich_chunk(
-        aws_client("s3"), settings.lake_bucket, event["chunk_key"], enrichment
-    )
-    metrics.add_metric(name="RecordsEnriched", unit=MetricUnit.Count, value=records)
-    logger.info("chunk enriched", extra={"records": records})
-    return {**event, "enriched_key": enriched_key, "records": records}
+    task = parse_event(event, ChunkTask)
+    logger.set_correlation_id(task.execution)
+    logger.append_keys(chunk_key=task.chunk_key)
+    enriched = enrich_chunk(task, Settings.from_env(), aws_client)
+    metrics.add_metric(name="RecordsEnriched", unit=MetricUnit.Count, value=enriched.records)
+    logger.info("chunk enriched", extra={"records": enriched.records})
+    return enriched.model_dump(mode="json")

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from booking_core.aws import aws_client
-from booking_core.aws.idempotency import IdempotencyStore
-from booking_core.aws.ingest import SourceObject
-from booking_core.aws.notifications import publish_alert
-from booking_core.aws.quarantine import quarantine_object
 from booking_core.aws.settings import Settings
+from booking_core.usecases.quarantine import quarantine_file
+from booking_core.workflow import QuarantineRequest, parse_event
 
 logger = Logger()
 tracer = Tracer()
@@ -26,50 +23,14 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    detail = event["detail"]
-    source = SourceObject(
-        bucket=detail["bucket"]["name"],
-        key=detail["object"]["key"],
-        etag=detail["object"].get("etag", ""),
-        version_id=detail["object"].get("version-id"),
-        size=detail["object"].get("size"),
-    )
-    execution = str(event.get("execution") or context.aws_request_id)
-    logger.set_correlation_id(execution)
-    logger.append_keys(object_key=source.key)
-    settings = Settings.from_env()
-    settings.need(LAKE_BUCKET=settings.lake_bucket)
-
-    quarantined = quarantine_object(
-        aws_client("s3"),
-        source,
-        lake_bucket=settings.lake_bucket,
-        quarantine_prefix=settings.quarantine_prefix,
-        error=event.get("error") or {},
-        execution=execution,
-    )
+    request = parse_event(event, QuarantineRequest)
+    logger.set_correlation_id(request.execution)
+    logger.append_keys(object_key=request.detail.object.key)
+    quarantined = quarantine_file(request, Settings.from_env(), aws_client)
     if quarantined.quarantine_key is None:
         logger.error("the raw object could not be copied: only the report is kept")
-    if settings.idempotency_table:
-        IdempotencyStore(aws_client("dynamodb"), settings.idempotency_table).fail(
-            source.object_id, orjson.dumps(quarantined.report).decode()
-        )
-    message_id = None
-    if settings.alert_topic_arn:
-        message_id = publish_alert(
-            aws_client("sns"),
-            settings.alert_topic_arn,
-            f"Booking file quarantined: {source.key}",
-            quarantined.report,
-        )
     metrics.add_metric(name="QuarantinedFiles", unit=MetricUnit.Count, value=1)
     logger.error(
         "file quarantined", extra={"error": quarantined.error, "cause": quarantined.reason}
     )
-    return {
-        "error": quarantined.error,
-        "reason": f"{quarantined.error}: {quarantined.reason}",
-        "quarantine_key": quarantined.quarantine_key,
-        "report_key": quarantined.report_key,
-        "alert_message_id": message_id,
-    }
+    return quarantined.model_dump(mode="json")

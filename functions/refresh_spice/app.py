@@ -12,8 +12,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from booking_core.aws import aws_client
-from booking_core.aws.quicksight import parse_dataset_ids, refresh_datasets
 from booking_core.aws.settings import Settings
+from booking_core.usecases.spice import refresh_spice
+from booking_core.workflow import ExecutionStep, parse_event
 
 logger = Logger()
 tracer = Tracer()
@@ -24,18 +25,17 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    execution = str(event.get("execution") or context.aws_request_id)
-    logger.set_correlation_id(execution)
-    dataset_ids = parse_dataset_ids(Settings.from_env().quicksight_dataset_ids)
-    if not dataset_ids:
-        logger.info("QuickSight is off: no data set to refresh")
-        return {"status": "disabled", "started": [], "skipped": []}
+    request = parse_event(event, ExecutionStep)
+    logger.set_correlation_id(request.execution)
     account_id = context.invoked_function_arn.split(":")[4]
-    outcome = refresh_datasets(aws_client("quicksight"), account_id, dataset_ids, execution)
-    metrics.add_metric(name="SpiceRefreshes", unit=MetricUnit.Count, value=len(outcome.started))
-    if outcome.skipped:
+    refresh = refresh_spice(request, Settings.from_env(), aws_client, account_id)
+    if refresh.status == "disabled":
+        logger.info("QuickSight is off: no data set to refresh")
+        return refresh.model_dump(mode="json")
+    metrics.add_metric(name="SpiceRefreshes", unit=MetricUnit.Count, value=len(refresh.started))
+    if refresh.skipped:
         metrics.add_metric(
-            name="SpiceRefreshesSkipped", unit=MetricUnit.Count, value=len(outcome.skipped)
+            name="SpiceRefreshesSkipped", unit=MetricUnit.Count, value=len(refresh.skipped)
         )
-        logger.warning("some SPICE refreshes were refused", extra={"skipped": outcome.skipped})
-    return {"status": "refreshed", "started": outcome.started, "skipped": outcome.skipped}
+        logger.warning("some SPICE refreshes were refused", extra={"skipped": refresh.skipped})
+    return refresh.model_dump(mode="json")

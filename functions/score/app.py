@@ -12,9 +12,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from booking_core.aws import aws_client
-from booking_core.aws.ingest import score_chunk
-from booking_core.aws.scoring import EndpointScorer
 from booking_core.aws.settings import Settings
+from booking_core.usecases.chunks import score_chunk
+from booking_core.workflow import EnrichedChunk, parse_event
 
 logger = Logger()
 tracer = Tracer()
@@ -25,30 +25,17 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.set_correlation_id(event.get("execution") or event["enriched_key"])
-    logger.append_keys(chunk_key=event.get("chunk_key"))
-    settings = Settings.from_env()
-    settings.need(LAKE_BUCKET=settings.lake_bucket)
-    scorer = None
-    if settings.model_endpoint_name:
-        scorer = EndpointScorer(
-            aws_client("sagemaker-runtime", settings.sagemaker_runtime_url or None),
-            settings.model_endpoint_name,
-            settings.score_max_payload_bytes,
-        )
-    else:
+    chunk = parse_event(event, EnrichedChunk)
+    logger.set_correlation_id(chunk.execution)
+    logger.append_keys(chunk_key=chunk.chunk_key)
+    outcome = score_chunk(chunk, Settings.from_env(), aws_client)
+    if not outcome.endpoint_configured:
         logger.warning("no model endpoint configured: records go on unscored")
-    outcome = score_chunk(aws_client("s3"), settings.lake_bucket, event["enriched_key"], scorer)
-    if scorer is None or outcome.failures:
-        metrics.add_metric(name="ScoringUnavailable", unit=MetricUnit.Count, value=1)
     for failure in outcome.failures:
         logger.warning("endpoint unavailable: batch goes on unscored", extra={"error": failure})
-    metrics.add_metric(name="RecordsScored", unit=MetricUnit.Count, value=outcome.scored)
-    metrics.add_metric(name="RecordsUnscored", unit=MetricUnit.Count, value=outcome.unscored)
-    return {
-        **event,
-        "scored_key": outcome.scored_key,
-        "scored": outcome.scored,
-        "unscored": outcome.unscored,
-        "scoring_failures": len(outcome.failures),
-    }
+    if outcome.scoring_unavailable:
+        metrics.add_metric(name="ScoringUnavailable", unit=MetricUnit.Count, value=1)
+    scored = outcome.chunk
+    metrics.add_metric(name="RecordsScored", unit=MetricUnit.Count, value=scored.scored)
+    metrics.add_metric(name="RecordsUnscored", unit=MetricUnit.Count, value=scored.unscored)
+    return scored.model_dump(mode="json")

@@ -12,8 +12,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from booking_core.aws import aws_client
-from booking_core.aws.crawler import ALREADY_RUNNING, start_crawler
 from booking_core.aws.settings import Settings
+from booking_core.usecases.crawl import start_partition_crawl
+from booking_core.workflow import CrawlerCounts, parse_event
 
 logger = Logger()
 tracer = Tracer()
@@ -24,19 +25,12 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.set_correlation_id(event.get("execution"))
-    settings = Settings.from_env()
-    settings.need(CRAWLER_NAME=settings.crawler_name)
-    status = start_crawler(aws_client("glue"), settings.crawler_name)
-    starts = int(event.get("starts", 0)) + 1
-    if status == ALREADY_RUNNING:
-        logger.info("crawler already running: waiting for it", extra={"starts": starts})
+    request = parse_event(event, CrawlerCounts)
+    logger.set_correlation_id(request.execution)
+    started = start_partition_crawl(request, Settings.from_env(), aws_client)
+    if started.start_status == "ALREADY_RUNNING":
+        logger.info("crawler already running: waiting for it", extra={"starts": started.starts})
         metrics.add_metric(name="CrawlerAlreadyRunning", unit=MetricUnit.Count, value=1)
     else:
-        logger.info("crawler started", extra={"crawler": settings.crawler_name})
-    return {
-        "crawler": settings.crawler_name,
-        "start_status": status,
-        "starts": starts,
-        "polls": int(event.get("polls", 0)),
-    }
+        logger.info("crawler started", extra={"crawler": started.crawler})
+    return started.model_dump(mode="json")

@@ -7,7 +7,6 @@ import io
 import json
 import random
 import zipfile
-from datetime import date
 from typing import Any
 
 import boto3
@@ -24,12 +23,7 @@ from booking_core.aws.firehose import (
     full_jitter_delay,
 )
 from booking_core.aws.idempotency import COMPLETED, FAILED, IN_PROGRESS, IdempotencyStore
-from booking_core.aws.ingest import (
-    MAX_CHUNKS_PER_FILE,
-    booking_date_from_key,
-    effective_chunk_size,
-    stage_key,
-)
+from booking_core.aws.model_hosting import endpoint_exists, serve_model, served_model_data_url
 from booking_core.aws.quicksight import ingestion_id, parse_dataset_ids, refresh_datasets
 from booking_core.aws.scoring import EndpointScorer, ScoringUnavailableError, payload_batches
 from botocore.exceptions import ClientError
@@ -210,25 +204,6 @@ def test_open_object_streams_plain_and_gzip_and_spools_a_zip(s3: Any, tmp_path: 
         assert zipfile.ZipFile(stream).read("bookings.csv") == text
 
 
-def test_booking_dates_come_from_the_key_when_it_has_one() -> None:
-    assert booking_date_from_key("incoming/2024-05-17/x.csv") == date(2024, 5, 17)
-    assert booking_date_from_key("incoming/bookings_20240517.csv") == date(2024, 5, 17)
-    assert booking_date_from_key("incoming/bookings_2024-13-45.csv") is None
-    assert booking_date_from_key("incoming/bookings.csv") is None
-
-
-def test_very_large_files_get_bigger_chunks_not_more_of_them() -> None:
-    assert effective_chunk_size(5000, 3_000_000, compressed=False) == 5000
-    huge = effective_chunk_size(5000, 10 * 1024**3, compressed=False)
-    assert (10 * 1024**3 // 40) / huge <= MAX_CHUNKS_PER_FILE
-    assert effective_chunk_size(5000, 10**8, compressed=True) > effective_chunk_size(
-        5000, 10**8, compressed=False
-    )
-    assert stage_key("staging/f/chunk-00001.jsonl", "enriched") == (
-        "staging/f/enriched/chunk-00001.jsonl"
-    )
-
-
 # -- scoring -------------------------------------------------------------------------------------
 
 
@@ -332,3 +307,32 @@ def test_spice_refreshes_tolerate_limits_and_concurrent_updates(moto_aws: None) 
             RefusingFirst(quicksight, "x", "AccessDeniedException"), "123456789012", ["x"], "e"
         )
     assert ingestion_id("exec:1/2", "ds") == "exec-1-2-ds"
+
+
+# -- model hosting -------------------------------------------------------------------------------
+
+
+def test_a_first_model_is_served_from_a_new_endpoint(moto_aws: None) -> None:
+    """(moto has no UpdateEndpoint: replacing the served model is not exercised here.)"""
+    sagemaker = boto3.client("sagemaker")
+    assert served_model_data_url(sagemaker, "") is None
+    assert served_model_data_url(sagemaker, "bookings") is None
+    assert endpoint_exists(sagemaker, "bookings") is False
+    common = {
+        "endpoint_name": "bookings",
+        "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/inference:1",
+        "role_arn": "arn:aws:iam::123456789012:role/model",
+        "memory_mib": 2048,
+        "max_concurrency": 5,
+    }
+    first = serve_model(
+        sagemaker, name="booking-model-v1", model_data_url="s3://lake/v1.tar.gz", **common
+    )
+    assert first == "created"
+    assert served_model_data_url(sagemaker, "bookings") == "s3://lake/v1.tar.gz"
+    config = sagemaker.describe_endpoint_config(EndpointConfigName="booking-model-v1")
+    variant = config["ProductionVariants"][0]
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    model = sagemaker.describe_model(ModelName="booking-model-v1")["PrimaryContainer"]
+    assert model["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert endpoint_exists(sagemaker, "bookings") is True

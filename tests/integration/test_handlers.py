@@ -117,6 +117,39 @@ def test_validate_names_an_unreadable_file_and_an_invalid_event(
     assert raised.value.error_type == "InvalidEvent"
 
 
+# For each function, a field its sample event cannot do without.
+REQUIRED_FIELD = {
+    "validate": "detail",
+    "enrich": "chunk_key",
+    "score": "enriched_key",
+    "deliver": "scored_key",
+    "start_crawler": "polls",
+    "check_crawler": "start_status",
+    "refresh_spice": "execution",
+    "finalize_file": "file",
+    "quarantine_file": "detail",
+    "ingest_api": "requestContext",
+}
+
+
+def test_every_handler_refuses_a_malformed_event_in_one_line(stack: EmulatedStack) -> None:
+    assert {spec.code_dir.name for spec in stack.functions.values()} == set(REQUIRED_FIELD)
+    for logical_id, spec in stack.functions.items():
+        name = spec.code_dir.name
+        event = sample_event(name)
+        del event[REQUIRED_FIELD[name]]
+        for malformed in (event, {"unexpected": True}, ["not", "an", "object"]):
+            with pytest.raises(LambdaInvocationError) as raised:
+                stack.invoke(logical_id, malformed)
+            assert raised.value.error_type == "InvalidEvent", (logical_id, raised.value)
+            message = raised.value.error_message
+            assert "\n" not in message
+            assert message.startswith("not a "), message
+        with pytest.raises(LambdaInvocationError) as raised:
+            stack.invoke(logical_id, event)
+        assert REQUIRED_FIELD[name] in raised.value.error_message, raised.value.error_message
+
+
 def chunk_event(name: str, validated: dict[str, Any]) -> dict[str, Any]:
     event = sample_event(name)
     event.update(

@@ -17,7 +17,7 @@ import pytest
 from support.ml_helpers import train_small_model
 from support.paths import ROOT
 
-from bookings.offline.harness import EmulatedStack
+from bookings.offline.harness import EmulatedStack, LambdaInvocationError
 
 pytestmark = pytest.mark.slow
 
@@ -165,3 +165,42 @@ def test_a_missing_model_archive_fails_the_run(stack: EmulatedStack) -> None:
     outcome = stack.wait(execution["executionArn"], timeout=120)
     assert outcome.status == "FAILED"
     assert outcome.error == "EvaluationFailed"
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "event_file", "model", "field"),
+    [
+        ("EvaluateModelFunction", "evaluate_model", "EvaluationRequest", "modelDataUrl"),
+        ("PromoteModelFunction", "promote_model", "PromotionRequest", "modelVersion"),
+    ],
+)
+def test_the_model_steps_refuse_a_malformed_event_in_one_line(
+    stack: EmulatedStack, logical_id: str, event_file: str, model: str, field: str
+) -> None:
+    event = json.loads((ROOT / "events" / f"{event_file}.json").read_text())
+    del event[field]
+    for malformed in (event, {"unexpected": True}, "not an object"):
+        with pytest.raises(LambdaInvocationError) as raised:
+            stack.invoke(logical_id, malformed)
+        assert raised.value.error_type == "InvalidEvent"
+        assert "\n" not in raised.value.error_message
+    with pytest.raises(LambdaInvocationError) as raised:
+        stack.invoke(logical_id, event)
+    assert raised.value.error_message.startswith(f"not a {model}: {field}: Field required")
+    assert field in raised.value.error_message
+
+
+def test_a_model_archive_without_its_metric_is_named(
+    stack: EmulatedStack, model_archive: bytes
+) -> None:
+    broken = _with_metadata(model_archive, roc_auc_test="high")
+    key = "ml/models/booking-model-broken/output/model.tar.gz"
+    stack.client("s3").put_object(Bucket=stack.lake_bucket, Key=key, Body=broken)
+    event = json.loads((ROOT / "events" / "evaluate_model.json").read_text())
+    event.update(modelDataUrl=f"s3://{stack.lake_bucket}/{key}", endpointName=ENDPOINT)
+    with pytest.raises(LambdaInvocationError) as raised:
+        stack.invoke("EvaluateModelFunction", event)
+    assert raised.value.error_type == "ModelArchiveError"
+    assert raised.value.error_message.startswith(f"s3://{stack.lake_bucket}/{key}: metadata.json:")
+    assert "roc_auc_test" in raised.value.error_message
+    assert "\n" not in raised.value.error_message

@@ -250,11 +250,10 @@ def test_function_environments_use_only_contract_names(template: dict[str, Any])
     assert globals_["POWERTOOLS_METRICS_NAMESPACE"] == "AirlineBookings"
 
 
-def settings_the_handler_needs(app: Path) -> set[str]:
-    """Names passed to ``settings.need(NAME=...)`` in a handler: the variables it cannot run
-    without."""
+def _needed_settings(tree: ast.AST) -> set[str]:
+    """Names passed to ``settings.need(NAME=...)`` under ``tree``."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(app.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -264,11 +263,38 @@ def settings_the_handler_needs(app: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def settings_the_handler_needs(app: Path) -> set[str]:
+    """The variables a handler cannot run without: its own ``settings.need(...)`` calls and those
+    of the use cases it calls (``from booking_core.usecases.<module> import <function>``)."""
+    tree = ast.parse(app.read_text(encoding="utf-8"))
+    names = _needed_settings(tree)
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.ImportFrom)
+            and (node.module or "").startswith("booking_core.usecases.")
+        ):
+            continue
+        module_path = ROOT / "layers" / "core" / Path(*node.module.split(".")).with_suffix(".py")
+        module = ast.parse(module_path.read_text(encoding="utf-8"))
+        imported = {alias.name for alias in node.names}
+        for function in ast.walk(module):
+            if isinstance(function, ast.FunctionDef) and function.name in imported:
+                names |= _needed_settings(function)
+    return names
+
+
+def test_the_needed_settings_are_found_through_the_use_cases() -> None:
+    validate = ROOT / "functions" / "validate" / "app.py"
+    assert settings_the_handler_needs(validate) == {"LAKE_BUCKET", "IDEMPOTENCY_TABLE"}
+    promote = ROOT / "functions" / "promote_model" / "app.py"
+    assert settings_the_handler_needs(promote) == {"MODEL_ROLE_ARN", "INFERENCE_IMAGE_URI"}
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS | TRAINING_FUNCTIONS))
 def test_each_handler_gets_the_variables_it_needs(
     template: dict[str, Any], logical_id: str
 ) -> None:
-    app = ROOT / "functions" / FUNCTIONS[logical_id] / "app.py"
+    app = ROOT / "functions" / (FUNCTIONS | TRAINING_FUNCTIONS)[logical_id] / "app.py"
     assert app.is_file(), f"{app} is missing"
     environment = function_environment(template, logical_id)
     missing = settings_the_handler_needs(app) - set(environment)

@@ -21,3 +21,11 @@ class MissingColumnError(UnreadableFileError):
     def __init__(self, file: str, columns: list[str]) -> None:
         super().__init__(file, "missing required column(s): " + ", ".join(columns))
         self.columns = columns
+
+
+class ReconciliationError(BookingError):
+    """Counts that must match do not (delivered != valid, missing chunk receipts, ...)."""
+
+
+class ModelArchiveError(BookingError):
+    """A model archive cannot be read (not an s3:// URL, no metadata.json, no held-out metric)."""

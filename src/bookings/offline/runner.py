@@ -220,7 +220,7 @@ def replayed_upload_time(file_name: str, now: datetime) -> datetime | None:
     the booking date with) at ``now``'s time of day, so files of one day keep their order.
 
     None when the name holds no date or a date after ``now`` (an export cannot arrive early)."""
-    from booking_core.aws.ingest import booking_date_from_key
+    from booking_core.usecases.source import booking_date_from_key
 
     day = booking_date_from_key(file_name)
     if day is None or day > now.date():
@@ -355,7 +355,7 @@ class OfflineSession:
 
     def process(self, path: str | Path) -> FileResult:
         """Upload one file, run its execution to the end and export what it produced."""
-        from booking_core.aws.ingest import SourceObject
+        from booking_core.usecases.source import SourceObject
 
         stack = self._require_stack()
         assert self.exporter is not None

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
+
+# What the use cases are given to reach AWS: ``aws_client`` itself, or any function that returns
+# a client for a service name (and an optional endpoint URL).
+ClientFactory = Callable[..., Any]
 
 # Standard retry mode: exponential backoff with jitter on throttling and transient errors.
 _DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 3}

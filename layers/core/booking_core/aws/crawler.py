@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Final, Literal, TypedDict
 
-STARTED = "STARTED"
-ALREADY_RUNNING = "ALREADY_RUNNING"
+STARTED: Final = "STARTED"
+ALREADY_RUNNING: Final = "ALREADY_RUNNING"
 
 
 class CrawlerStatus(TypedDict):
@@ -14,7 +14,7 @@ class CrawlerStatus(TypedDict):
     last_crawl_error: str | None
 
 
-def start_crawler(glue: Any, name: str) -> str:
+def start_crawler(glue: Any, name: str) -> Literal["STARTED", "ALREADY_RUNNING"]:
     """Start the crawler; returns STARTED, or ALREADY_RUNNING when a crawl is in progress."""
     try:
         glue.start_crawler(Name=name)

@@ -1,9 +1,10 @@
 """Idempotency claims on S3 objects (DynamoDB conditional writes).
 
 S3 notifications are at-least-once: the same object may start two executions. The first to
-claim the object's identity (``bucket/key#etag``, see ``ingest.SourceObject``) processes it; any
-other sees the claim and stops as a duplicate. A FAILED claim may be taken again (a corrected
-re-upload runs), and the execution that holds a claim may re-claim it (a retried Validate task).
+claim the object's identity (``bucket/key#etag``, see ``usecases.source.SourceObject``)
+processes it; any other sees the claim and stops as a duplicate. A FAILED claim may be taken
+again (a corrected re-upload runs), and the execution that holds a claim may re-claim it (a
+retried Validate task).
 """
 
 from __future__ import annotations

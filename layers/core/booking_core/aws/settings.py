@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 DEFAULT_CHUNK_SIZE = 5000
 DEFAULT_SCORE_MAX_PAYLOAD_BYTES = 3_500_000
+DEFAULT_MODEL_NAME_PREFIX = "booking-model"
+DEFAULT_SERVERLESS_MEMORY_MIB = 2048
+DEFAULT_SERVERLESS_MAX_CONCURRENCY = 5
 
 
 class ConfigurationError(Exception):
@@ -61,6 +64,12 @@ class Settings:
     sagemaker_runtime_url: str
     quicksight_dataset_ids: str
     event_bus_name: str
+    # PromoteModel: what a newly trained model is served with.
+    model_role_arn: str
+    inference_image_uri: str
+    model_name_prefix: str
+    serverless_memory_mib: int
+    serverless_max_concurrency: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -81,6 +90,13 @@ class Settings:
             sagemaker_runtime_url=optional("SAGEMAKER_RUNTIME_URL"),
             quicksight_dataset_ids=optional("QUICKSIGHT_DATASET_IDS"),
             event_bus_name=optional("EVENT_BUS_NAME", "default") or "default",
+            model_role_arn=optional("MODEL_ROLE_ARN"),
+            inference_image_uri=optional("INFERENCE_IMAGE_URI"),
+            model_name_prefix=optional("MODEL_NAME_PREFIX") or DEFAULT_MODEL_NAME_PREFIX,
+            serverless_memory_mib=_int("SERVERLESS_MEMORY_MIB", DEFAULT_SERVERLESS_MEMORY_MIB),
+            serverless_max_concurrency=_int(
+                "SERVERLESS_MAX_CONCURRENCY", DEFAULT_SERVERLESS_MAX_CONCURRENCY
+            ),
         )
 
     def need(self, **values: str) -> None:

@@ -1,0 +1,257 @@
+"""The decisions of the workflow steps that need no AWS (booking_core.usecases): the object's
+identity, chunk sizes and keys, reconciliation, the error report, the promotion decision, the
+HTTP answers that are given before any booking is delivered."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+from typing import Any, NoReturn
+
+import pytest
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+from booking_core.aws.settings import Settings
+from booking_core.errors import ReconciliationError
+from booking_core.usecases.bookings_api import (
+    MAX_BODY_BYTES,
+    MAX_BOOKINGS_PER_REQUEST,
+    post_bookings,
+)
+from booking_core.usecases.chunks import ChunkReceipt, receipt_key, stage_key
+from booking_core.usecases.finalize import reconcile, summarize
+from booking_core.usecases.model_release import decide, resource_name
+from booking_core.usecases.quarantine import describe_error
+from booking_core.usecases.source import SourceObject, booking_date_from_key
+from booking_core.usecases.validate_file import MAX_CHUNKS_PER_FILE, effective_chunk_size
+from booking_core.workflow import (
+    CaughtError,
+    FinalizeRequest,
+    ModelSummary,
+    ObjectCreated,
+    QuarantineRequest,
+    ValidatedFile,
+    parse_event,
+)
+from support.paths import EVENTS
+
+
+def sample_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    return event
+
+
+# -- the object ----------------------------------------------------------------------------------
+
+
+def test_the_object_comes_from_the_event_detail_with_its_identity() -> None:
+    detail = parse_event(sample_event("validate"), ObjectCreated).detail
+    source = SourceObject.from_detail(detail)
+    assert (source.bucket, source.key, source.size) == (
+        "bookings-raw-dev-123456789012",
+        "incoming/bookings_2024-05-17.csv",
+        3110912,
+    )
+    assert source.object_id == (
+        "bookings-raw-dev-123456789012/incoming/bookings_2024-05-17.csv"
+        "#b21b84d653bb07b05b1e6b33684dc11b"
+    )
+    assert source.source_file == f"s3://{source.bucket}/{source.key}#{source.etag}"
+    assert source.file_id.startswith("bookings_2024-05-17.csv-")
+    assert len(source.file_id.rsplit("-", 1)[1]) == 16
+    # Without an ETag, the version id identifies the object.
+    no_etag = SourceObject(source.bucket, source.key, "", "v1", None)
+    assert no_etag.object_id.endswith("#v1")
+
+
+def test_booking_dates_come_from_the_key_when_it_has_one() -> None:
+    assert booking_date_from_key("incoming/2024-05-17/x.csv") == date(2024, 5, 17)
+    assert booking_date_from_key("incoming/bookings_20240517.csv") == date(2024, 5, 17)
+    assert booking_date_from_key("incoming/bookings_2024-13-45.csv") is None
+    assert booking_date_from_key("incoming/bookings.csv") is None
+
+
+def test_very_large_files_get_bigger_chunks_not_more_of_them() -> None:
+    assert effective_chunk_size(5000, 3_000_000, compressed=False) == 5000
+    huge = effective_chunk_size(5000, 10 * 1024**3, compressed=False)
+    assert (10 * 1024**3 // 40) / huge <= MAX_CHUNKS_PER_FILE
+    assert effective_chunk_size(5000, 10**8, compressed=True) > effective_chunk_size(
+        5000, 10**8, compressed=False
+    )
+    assert stage_key("staging/f/chunk-00001.jsonl", "enriched") == (
+        "staging/f/enriched/chunk-00001.jsonl"
+    )
+    assert receipt_key("staging/f/chunk-00001.jsonl") == "staging/f/receipts/chunk-00001.json"
+
+
+# -- reconciliation ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def request_() -> FinalizeRequest:
+    return parse_event(sample_event("finalize_file"), FinalizeRequest)
+
+
+def receipts_for(file: ValidatedFile, delivered: list[int], scored: int = 0) -> dict[str, Any]:
+    return {
+        key: ChunkReceipt(chunk_key=key, records=n, scored=min(n, scored), delivered=n)
+        for key, n in zip(file.chunk_keys, delivered, strict=True)
+    }
+
+
+def test_reconciled_counts_make_the_summary(request_: FinalizeRequest) -> None:
+    file = request_.file
+    per_chunk = [5000] * 9 + [file.valid - 5000 * 9]
+    receipts = receipts_for(file, per_chunk, scored=4000)
+    # A receipt of another file's run is not counted.
+    receipts["staging/other/chunk-00001.jsonl"] = ChunkReceipt(
+        chunk_key="staging/other/chunk-00001.jsonl", delivered=7
+    )
+    assert [r.chunk_key for r in reconcile(file, receipts)] == file.chunk_keys
+    summary = summarize(request_, receipts)
+    assert summary.delivered == summary.valid == 49982
+    assert summary.scored == 4000 * 10
+    assert summary.unscored == 49982 - 40000
+    assert summary.chunks == 10
+    assert (summary.rows, summary.rejected, summary.duplicates) == (50000, 18, 719)
+    assert summary.reasons == {"num_passengers:out_of_range": 11, "route:invalid_format": 7}
+    assert (summary.crawler_state, summary.crawler_gave_up, summary.spice) == (
+        "READY",
+        False,
+        "disabled",
+    )
+    assert summary.execution == request_.execution
+    gave_up = request_.model_copy(
+        update={"crawler": request_.crawler.model_copy(update={"gave_up": True})}
+    )
+    assert summarize(gave_up, receipts).crawler_gave_up is True
+
+
+def test_a_missing_receipt_does_not_reconcile(request_: FinalizeRequest) -> None:
+    file = request_.file
+    receipts = receipts_for(file, [5000] * 10)
+    del receipts[file.chunk_keys[3]], receipts[file.chunk_keys[7]]
+    with pytest.raises(ReconciliationError) as raised:
+        reconcile(file, receipts)
+    assert str(raised.value) == (
+        f"{file.source_file}: 2 chunk(s) have no delivery receipt, first {file.chunk_keys[3]}"
+    )
+
+
+def test_delivered_rows_must_equal_the_valid_rows(request_: FinalizeRequest) -> None:
+    file = request_.file
+    short = receipts_for(file, [5000] * 9 + [file.valid - 5000 * 9 - 1])
+    with pytest.raises(ReconciliationError, match="delivered 49981: the counts do not reconcile"):
+        reconcile(file, short)
+    inconsistent = file.model_copy(update={"rows": file.rows + 1})
+    exact = receipts_for(file, [5000] * 9 + [file.valid - 5000 * 9])
+    with pytest.raises(ReconciliationError, match="rows 50001, valid 49982, rejected 18"):
+        reconcile(inconsistent, exact)
+
+
+# -- quarantine ----------------------------------------------------------------------------------
+
+
+def test_the_error_report_is_one_line_from_the_lambda_error() -> None:
+    caught = parse_event(sample_event("quarantine_file"), QuarantineRequest).error
+    assert describe_error(caught) == (
+        "UnreadableFile",
+        "s3://bookings-raw-dev-123456789012/incoming/bookings_2024-05-17.csv"
+        "#b21b84d653bb07b05b1e6b33684dc11b: missing required column(s): route",
+    )
+    assert describe_error(CaughtError(Error="States.Timeout", Cause="took\n  too long")) == (
+        "States.Timeout",
+        "took too long",
+    )
+    assert describe_error(CaughtError(Error="States.Runtime")) == (
+        "States.Runtime",
+        "States.Runtime",
+    )
+
+
+# -- the model -----------------------------------------------------------------------------------
+
+
+def summary(auc: float) -> ModelSummary:
+    return ModelSummary(modelVersion=f"v{auc}", rocAuc=auc, modelDataUrl=f"s3://b/{auc}.tar.gz")
+
+
+def test_a_model_is_promoted_only_above_the_floor_and_at_least_as_good_as_the_live_one() -> None:
+    assert decide(summary(0.70), None, 0.65) == (True, "no live model")
+    assert decide(summary(0.60), None, 0.65) == (
+        False,
+        "ROC AUC 0.6000 is below the floor 0.6500",
+    )
+    assert decide(summary(0.70), summary(0.70), 0.65) == (True, "ROC AUC 0.7000 >= live 0.7000")
+    assert decide(summary(0.69), summary(0.70), 0.65) == (False, "ROC AUC 0.6900 < live 0.7000")
+    # The floor applies even when the live model is worse.
+    assert decide(summary(0.60), summary(0.55), 0.65)[0] is False
+
+
+def test_resource_names_are_valid_sagemaker_names() -> None:
+    assert resource_name("booking-model", "20240601T020000Z-3f9c2a1b7d4e") == (
+        "booking-model-20240601T020000Z-3f9c2a1b7d4e"
+    )
+    assert resource_name("booking-model", "1.2_rc/3") == "booking-model-1-2-rc-3"
+    long = resource_name("booking-model", "x" * 100)
+    assert len(long) == 63
+    assert long == "x" * 63
+    assert not resource_name("p", "-" * 70 + "v").startswith("-")
+
+
+# -- the HTTP API, before any delivery ------------------------------------------------------------
+
+
+def no_aws(*args: Any, **kwargs: Any) -> NoReturn:
+    raise AssertionError("this answer must be given without calling AWS")
+
+
+def api_request(body: Any, **changes: Any) -> APIGatewayProxyEventV2Model:
+    event = sample_event("ingest_api")
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    event.update(changes)
+    return parse_event(event, APIGatewayProxyEventV2Model)
+
+
+def test_requests_refused_before_delivery() -> None:
+    settings = Settings.from_env()
+    good = json.loads(sample_event("ingest_api")["body"])[0]
+    not_post = sample_event("ingest_api")
+    not_post["requestContext"]["http"]["method"] = "GET"
+    answers = {
+        "method": post_bookings(
+            parse_event(not_post, APIGatewayProxyEventV2Model), settings, no_aws
+        ),
+        "base64": post_bookings(api_request("%%%", isBase64Encoded=True), settings, no_aws),
+        "size": post_bookings(api_request("x" * (MAX_BODY_BYTES + 1)), settings, no_aws),
+        "json": post_bookings(api_request("{not json"), settings, no_aws),
+        "empty": post_bookings(api_request([]), settings, no_aws),
+        "many": post_bookings(
+            api_request([good] * (MAX_BOOKINGS_PER_REQUEST + 1)), settings, no_aws
+        ),
+    }
+    assert {name: answer.status for name, answer in answers.items()} == {
+        "method": 405,
+        "base64": 400,
+        "size": 413,
+        "json": 400,
+        "empty": 400,
+        "many": 413,
+    }
+    assert answers["many"].body == {"error": "501 bookings: at most 500 per request"}
+    assert all(answer.delivered == 0 for answer in answers.values())
+
+
+def test_one_invalid_booking_refuses_the_whole_request() -> None:
+    good = json.loads(sample_event("ingest_api")["body"])[0]
+    encoded = base64.b64encode(json.dumps([good, {**good, "num_passengers": 42}]).encode())
+    answer = post_bookings(
+        api_request(encoded.decode(), isBase64Encoded=True), Settings.from_env(), no_aws
+    )
+    assert answer.status == 400
+    assert (answer.received, answer.rejected, answer.delivered) == (2, 1, 0)
+    assert answer.body["accepted"] == []
+    assert [r["index"] for r in answer.body["rejected"]] == [1]
+    response = answer.response()
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"]) == answer.body
