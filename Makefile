@@ -113,7 +113,7 @@ build: $(STAMP)/venv $(STAMP)/tools
 
 # One line per check (name: ok/failed), then the failures' details; exits non-zero on any failure.
 deploy-check: $(STAMP)/venv $(STAMP)/tools
-	$(PY) -m bookings.deploycheck
+	$(PY) -m bookings.deploy_check
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(STAMP) .aws-sam .pytest_cache .mypy_cache .ruff_cache
