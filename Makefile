@@ -22,7 +22,7 @@ FIND_PYTHON = $(shell \
   fi)
 comma := ,
 
-.PHONY: help setup tools browser demo test test-fast bench lint format build clean
+.PHONY: help setup tools browser demo test test-fast bench lint format build deploy-check clean
 
 help:
 	@echo "make demo   run the whole pipeline offline on a generated 50,000-row file"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench  run the benchmarks and write benchmarks/results/"
 	@echo "make lint   ruff (lint + format check) and mypy on the core"
 	@echo "make build  sam build (the deployable artefacts)"
+	@echo "make deploy-check  every check of the template and workflows that needs no AWS account"
 
 $(STAMP)/venv: pyproject.toml
 	@mkdir -p $(STAMP)
@@ -48,7 +49,10 @@ $(STAMP)/venv: pyproject.toml
 
 setup: $(STAMP)/venv
 
-$(STAMP)/tools: requirements-tools.txt $(STAMP)/venv
+# The Step Functions definitions' validator (npm's asl-validator, pinned with its lock file).
+ASL_TOOLS := tools/asl-validator
+
+$(STAMP)/tools: requirements-tools.txt $(ASL_TOOLS)/package.json $(ASL_TOOLS)/package-lock.json $(STAMP)/venv
 	@mkdir -p $(STAMP) $(TOOLS)/bin
 	@for tool in sam checkov; do \
 	  [ -x $(TOOLS)/$$tool/bin/python ] || $(PY) -m venv $(TOOLS)/$$tool || exit 1; \
@@ -59,6 +63,10 @@ $(STAMP)/tools: requirements-tools.txt $(STAMP)/venv
 	    -r $(TOOLS)/$$tool/requirements.txt || exit 1; \
 	done
 	@ln -sf ../sam/bin/sam ../sam/bin/cfn-lint $(TOOLS)/bin/ && ln -sf ../checkov/bin/checkov $(TOOLS)/bin/
+	@command -v npm >/dev/null || { echo "error: the template checks need Node.js 18+ and npm (apt-get install nodejs npm)" >&2; exit 1; }
+	@mkdir -p $(TOOLS)/asl-validator && cp $(ASL_TOOLS)/package.json $(ASL_TOOLS)/package-lock.json $(TOOLS)/asl-validator/
+	@cd $(TOOLS)/asl-validator && npm ci --silent --ignore-scripts --no-audit --no-fund
+	@ln -sf ../asl-validator/node_modules/.bin/asl-validator $(TOOLS)/bin/
 	@touch $@
 
 tools: $(STAMP)/tools
@@ -98,8 +106,14 @@ format: $(STAMP)/venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-build: $(STAMP)/tools
-	$(TOOLS)/bin/sam build
+# sam build runs deploy/core-layer/Makefile with the project's Python (PYTHON=...), so the
+# layer's wheels are resolved by the interpreter the pins were written for.
+build: $(STAMP)/venv $(STAMP)/tools
+	PYTHON=$(CURDIR)/$(PY) $(TOOLS)/bin/sam build
+
+# One line per check (name: ok/failed), then the failures' details; exits non-zero on any failure.
+deploy-check: $(STAMP)/venv $(STAMP)/tools
+	$(PY) -m bookings.deploy_check
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(STAMP) .aws-sam .pytest_cache .mypy_cache .ruff_cache

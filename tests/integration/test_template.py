@@ -1,7 +1,8 @@
-"""The template through the AWS tooling: `sam validate --lint`, cfn-lint, checkov and `sam build`.
+"""The template through the AWS tooling: `sam validate --lint`, cfn-lint, checkov, npm's
+asl-validator, the SAM transform (names per stack) and `sam build`.
 
-The tools live in .tools/bin (`make tools`); a missing tool fails the test with that command.
-`sam build` downloads the core layer's wheels from PyPI.
+The tools live in .tools (`make tools`); a missing tool fails the test with that command.
+`sam build` and the layer build download the core layer's wheels from PyPI.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from support.paths import ROOT
+
+from bookings import deploy_check
 
 TEMPLATE = ROOT / "template.yaml"
 TOOLS = ROOT / ".tools" / "bin"
@@ -122,3 +125,68 @@ def test_sam_build_fits_each_function_with_the_layer_under_50_mib(tmp_path: Path
         assert total < MAX_UNZIPPED_BYTES, (
             f"{function.name} with the layer is {total / 2**20:.1f} MiB unzipped"
         )
+
+
+@pytest.fixture(scope="module")
+def project() -> deploy_check.Project:
+    return deploy_check.Project(ROOT)
+
+
+def test_asl_validator_accepts_both_workflows_once_substituted(
+    project: deploy_check.Project,
+) -> None:
+    labels = [label for label, _ in project.definitions()]
+    assert labels == [
+        "IngestFileStateMachine (defaults)",
+        "IngestFileStateMachine (with a model)",
+        "TrainModelStateMachine (with a model)",
+    ]
+    assert deploy_check.asl_validator(project) == []
+
+
+def test_every_name_differs_between_the_stacks_of_one_account(
+    project: deploy_check.Project,
+) -> None:
+    assert deploy_check.names_unique_per_stack(project) == []
+    # The SAM-generated retraining schedule is among the names checked.
+    schedules = [
+        spec["Properties"]["Name"]
+        for spec in project.transformed["Resources"].values()
+        if spec["Type"] == "AWS::Scheduler::Schedule"
+    ]
+    assert schedules == [{"Fn::Sub": "${AWS::StackName}-retrain-monthly"}]
+
+
+def test_the_layer_builds_with_python_3_12_whatever_python3_is(tmp_path: Path) -> None:
+    """deploy/core-layer/Makefile as `sam build` runs it (in a copy of layers/core, with
+    ARTIFACTS_DIR), from a shell whose python3 is another version than the pins require."""
+    other_python = tmp_path / "bin" / "python3"
+    other_python.parent.mkdir()
+    other_python.write_text(
+        "#!/bin/sh\necho 'Python 3.11 stands here: the pins need 3.12' >&2\nexit 1\n"
+    )
+    other_python.chmod(0o755)
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "layers" / "core", source, ignore=shutil.ignore_patterns("__pycache__"))
+    artifacts = tmp_path / "artifacts"
+    environment = {
+        key: value for key, value in os.environ.items() if key not in {"PYTHON", "VIRTUAL_ENV"}
+    }
+    venv_bin = str(Path(sys.executable).parent)
+    path = [p for p in environment.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
+    environment["PATH"] = os.pathsep.join([str(other_python.parent), *path])
+    environment["ARTIFACTS_DIR"] = str(artifacts)
+    result = subprocess.run(
+        ["make", "-f", str(ROOT / "deploy" / "core-layer" / "Makefile"), "build-CoreLayer"],
+        cwd=source,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    layer = artifacts / "python"
+    assert (layer / "booking_core" / "schema.py").is_file()
+    assert (layer / "airportsdata").is_dir()
+    assert not (layer / "boto3").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import fnmatch
 import json
 import re
 import tomllib
@@ -27,6 +28,7 @@ from support.contract import (
 )
 from support.paths import ROOT
 
+from bookings import deploy_check
 from bookings.offline.template import TemplateError, load_template
 
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -190,7 +192,9 @@ def test_crawler_only_adds_partitions_of_the_two_tables(template: dict[str, Any]
         }
     ]
     assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
-    assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
+    # Incremental recrawls are for S3 targets only (Glue's RecrawlPolicy); catalog targets are
+    # crawled whole.
+    assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_EVERYTHING"}
     configuration = json.loads(crawler["Configuration"])
     assert configuration["CrawlerOutput"]["Partitions"]["AddOrUpdateBehavior"] == (
         "InheritFromTable"
@@ -465,6 +469,82 @@ def test_no_iam_statement_allows_everything(template: dict[str, Any]) -> None:
             if "cloudwatch:PutMetricData" in actions:
                 assert "cloudwatch:namespace" in json.dumps(statement.get("Condition")), resource
     assert checked > 20
+
+
+# --- what AWS checks at deployment and moto does not --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def project() -> deploy_check.Project:
+    return deploy_check.Project(ROOT)
+
+
+def test_crawlers_recrawl_incrementally_only_s3_targets(project: deploy_check.Project) -> None:
+    assert deploy_check.crawler_recrawl_policies(project) == []
+
+
+def test_definition_substitutions_are_strings_integers_or_booleans(
+    project: deploy_check.Project,
+) -> None:
+    assert deploy_check.substitution_types(project) == []
+    # The floor still reaches the evaluation as a number.
+    definition = project.definition("TrainModelStateMachine", deploy_check.WITH_MODEL)
+    assert definition is not None
+    payload = json.loads(definition)["States"]["Evaluate"]["Parameters"]["Payload"]
+    assert payload["minRocAuc"] == 0.75
+
+
+def test_retry_and_catch_name_only_errors_their_tasks_can_raise(
+    project: deploy_check.Project,
+) -> None:
+    assert deploy_check.workflow_error_names(project) == []
+
+
+def test_every_iam_action_the_template_names_exists(project: deploy_check.Project) -> None:
+    assert deploy_check.iam_actions(project) == []
+    assert sum(1 for _ in deploy_check.named_actions(project.template)) > 100
+
+
+def test_no_policy_appends_to_a_log_group_arn(project: deploy_check.Project) -> None:
+    assert deploy_check.log_group_arns(project) == []
+    role = project.template["Resources"]["DeliveryStreamRole"]["Properties"]
+    (logs,) = [
+        s
+        for s in role["Policies"][0]["PolicyDocument"]["Statement"]
+        if s["Sid"] == "DeliveryErrorLogs"
+    ]
+    values = deploy_check.Values(project.template, {})
+    assert values.resolve(logs["Resource"]) == (
+        "arn:aws:logs:us-east-1:123456789012:log-group:airline-bookings-dev-DeliveryStreamLogGroup"
+        ":log-stream:airline-bookings-dev-DeliveryStreamLogStream"
+    )
+
+
+def allowed_resources(template: dict[str, Any], logical_id: str, action: str) -> list[str]:
+    """The resources a function's own policy statements allow ``action`` on, resolved for a
+    stack deployed with a model archive."""
+    values = deploy_check.Values(template, deploy_check.WITH_MODEL)
+    policies = values.resolve(template["Resources"][logical_id]["Properties"]["Policies"])
+    found = []
+    for statement in deploy_check.policy_statements(policies):
+        if statement["Effect"] == "Allow" and action in as_list(statement["Action"]):
+            found.extend(as_list(statement["Resource"]))
+    return found
+
+
+def test_evaluate_model_may_read_the_live_archive_and_the_retrained_ones(
+    template: dict[str, Any],
+) -> None:
+    allowed = allowed_resources(template, "EvaluateModelFunction", "s3:GetObject")
+    lake = "airline-bookings-dev-LakeBucket"
+    live = deploy_check.WITH_MODEL["SageMakerModelDataUrl"].removeprefix("s3://")
+    for wanted in (f"arn:aws:s3:::{live}", f"arn:aws:s3:::{lake}/ml/models/job-1/model.tar.gz"):
+        assert any(fnmatch.fnmatchcase(wanted, pattern) for pattern in allowed), (wanted, allowed)
+    # Least privilege: the deployed archive itself, not its bucket.
+    assert "arn:aws:s3:::models-bucket/*" not in allowed
+    assert not any(
+        fnmatch.fnmatchcase("arn:aws:s3:::models-bucket/other.tar.gz", p) for p in allowed
+    )
 
 
 def test_optional_parts_are_behind_their_conditions(template: dict[str, Any]) -> None:

@@ -9,6 +9,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+# QuickSight accepts INCREMENTAL_REFRESH only for a data set with incremental refresh properties
+# (DataSetRefreshProperties: a look-back window on a date column). The stack's data sets are
+# whole-history aggregates without them, so each refresh re-imports the data set.
+INGESTION_TYPE = "FULL_REFRESH"
+
 # An ingestion already running or too many at once: the next refresh picks the data up.
 TOLERATED_ERRORS = frozenset(
     {"LimitExceededException", "ConcurrentUpdatingException", "ResourceExistsException"}
@@ -43,7 +48,7 @@ def refresh_datasets(
                 AwsAccountId=account_id,
                 DataSetId=dataset_id,
                 IngestionId=ingestion,
-                IngestionType="INCREMENTAL_REFRESH",
+                IngestionType=INGESTION_TYPE,
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
