@@ -13,7 +13,7 @@ import pytest
 from booking_core.schema import RejectedRow, ScoredBooking
 from support.paths import ROOT
 
-from bookings.offline.harness import EmulatedStack, LambdaInvocationError
+from bookings.offline.emulator import EmulatedStack, LambdaInvocationError
 
 EVENTS = ROOT / "events"
 CLEAN = ROOT / "data" / "sample_bookings.csv"

@@ -87,9 +87,9 @@ def _point_event_at_object(stack: Any, event: Any, local_file: Path) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bookings.offline.harness import EmulatedStack, HarnessError, LambdaInvocationError
+    from bookings.offline.emulator import EmulatedStack, HarnessError, LambdaInvocationError
     from bookings.offline.logs import captured_function_logs
-    from bookings.offline.runner import default_template
+    from bookings.offline.session import default_template
     from bookings.offline.template import TemplateError
 
     try:

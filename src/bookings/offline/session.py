@@ -37,13 +37,13 @@ from typing import Any
 import pyarrow.dataset as pads
 
 from bookings.lake import BOOKINGS_TABLE, CATALOG_FILE, PARTITION_COLUMN, REJECTED_TABLE, LakeWriter
-from bookings.offline.export import QUARANTINE_DIR, LakeExporter, SeenRows, seen_rows_for
-from bookings.offline.harness import (
+from bookings.offline.emulator import (
     EmulatedStack,
     ExecutionOutcome,
     HarnessError,
     pattern_matches,
 )
+from bookings.offline.export import QUARANTINE_DIR, LakeExporter, SeenRows, seen_rows_for
 from bookings.offline.ledger import Ledger, ledger_key
 from bookings.offline.logs import captured_function_logs
 from bookings.offline.memory import (
@@ -65,7 +65,7 @@ POLL_SECONDS = 0.05
 # setting), so the chunks Validate stages for a large file do not all sit in memory at once.
 OBJECT_MEMORY_BYTES = 1 << 20
 S3_BUFFER_SETTING = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
-# The harness runs Lambda invocations one at a time, so more than one Map iteration in flight
+# The emulated stack runs Lambda invocations one at a time, so more than one Map iteration in flight
 # would only hold more chunks in memory at once, never finish sooner.
 OFFLINE_OVERRIDES: dict[str, Any] = {"MapMaxConcurrency": 1}
 # Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
@@ -565,7 +565,7 @@ class OfflineSession:
     # -- the lake -------------------------------------------------------------------------------
     def build_catalog(self) -> Path | None:
         """``DIR/catalog.duckdb`` with the Glue tables (and the KPI views) over the lake."""
-        from bookings.lake import build_catalog
+        from bookings.analytics.engine import build_catalog
 
         if not (self.out_dir / "lake").is_dir():
             (self.out_dir / "lake" / BOOKINGS_TABLE).mkdir(parents=True, exist_ok=True)
