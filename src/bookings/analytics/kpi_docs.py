@@ -13,6 +13,7 @@ import sqlglot
 from sqlglot import exp
 
 from bookings.analytics import sql_files
+from bookings.project_files import repository_file
 
 INTRO = """\
 # The KPIs
@@ -91,7 +92,7 @@ def render(sql_directory: Path | None = None) -> str:
 
 
 def docs_path() -> Path:
-    return sql_files.sql_dir().parent / "docs" / "kpis.md"
+    return repository_file("docs/kpis.md")
 
 
 def main(argv: list[str] | None = None) -> int:

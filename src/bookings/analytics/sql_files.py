@@ -10,7 +10,6 @@ named queries. A header of ``-- key: value`` comment lines documents each file; 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,15 +18,9 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from bookings.project_files import sql_dir
+
 _HEADER_KEY = re.compile(r"^--\s*([a-z_]+):\s*(.*)$")
-
-
-def sql_dir() -> Path:
-    """The project's ``sql/`` directory (``BOOKINGS_SQL_DIR`` overrides it)."""
-    override = os.environ.get("BOOKINGS_SQL_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "sql"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import yaml
 
 from bookings.analytics import sql_files
 from bookings.analytics.engine import connect
+from bookings.project_files import repository_file
 
 BEGIN = (
     "  # BEGIN generated from sql/ by `python -m bookings.analytics.sync_template`: do not edit\n"
@@ -404,7 +405,7 @@ def render_block() -> str:
 
 
 def template_path() -> Path:
-    return sql_files.sql_dir().parent / "template.yaml"
+    return repository_file("template.yaml")
 
 
 def current_block(text: str) -> str | None:

@@ -53,6 +53,7 @@ from bookings.offline.memory import (
 )
 from bookings.offline.template import TemplateError
 from bookings.progress import Progress, SilentProgress
+from bookings.project_files import template_path
 
 LOCAL_ENDPOINT_NAME = "bookings-local"
 MODEL_ARCHIVE = "model.tar.gz"
@@ -80,14 +81,6 @@ FAILED = "failed"
 
 class OfflineRunError(RuntimeError):
     """The run itself cannot go on (not a file's outcome); the message is one line."""
-
-
-def default_template() -> Path:
-    """The project's ``template.yaml``: beside the source tree, else in the working directory."""
-    beside_source = Path(__file__).resolve().parents[3] / "template.yaml"
-    if beside_source.is_file():
-        return beside_source
-    return Path.cwd() / "template.yaml"
 
 
 def default_model(out_dir: Path) -> Path | None:
@@ -246,7 +239,7 @@ class OfflineSession:
         self.replay_dates = replay_dates
         self.model_path = Path(model) if model else default_model(self.out_dir)
         self.progress = progress or SilentProgress()
-        self.template = Path(template) if template else default_template()
+        self.template = Path(template) if template else template_path()
         self.overrides = {**OFFLINE_OVERRIDES, **(overrides or {})}
         self.drain_interval = drain_interval
         self.ledger: Ledger | None = None
