@@ -84,14 +84,14 @@ def _column_bytes(files: list[Path], column: str) -> int:
 
 
 def _projections(root: Path) -> dict[str, list[list[str]]]:
-    from bookings.analytics import catalog
-    from bookings.analytics.runner import connect, kpi_query, parquet_scans
+    from bookings.analytics import sql_files
+    from bookings.analytics.engine import connect, kpi_query, parquet_scans
 
     con = connect(root)
     try:
         return {
             entry.name: [scan["columns"] for scan in parquet_scans(con, kpi_query(entry))]
-            for entry in catalog.kpis()
+            for entry in sql_files.kpis()
         }
     finally:
         con.close()

@@ -3,7 +3,7 @@
 - Cold import time of each handler module, each in a fresh interpreter (what a Lambda cold start
   pays for imports; target under 1 s).
 - One generated file (50,000 rows by default) through the ingest state machine on moto, with the
-  real handlers (bookings.offline.harness): total time (target under 60 s on 2 cores) and the
+  real handlers (bookings.offline.emulator): total time (target under 60 s on 2 cores) and the
   time spent in each state.
 """
 
@@ -46,7 +46,7 @@ def handler_import_seconds() -> dict[str, float]:
 
 def end_to_end(rows: int) -> dict[str, Any]:
     from bookings.generator import generate_rows, write_csv
-    from bookings.offline.harness import EmulatedStack
+    from bookings.offline.emulator import EmulatedStack
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bookings_bench.csv"

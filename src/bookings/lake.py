@@ -11,7 +11,8 @@ Layout under ``DIR`` (the contract shared by the offline stack, the report and `
   ``booking_core.schema.RejectedRow`` (``reasons`` as list<string>), partitioned by the UTC date
   of ``rejected_at``.
 - ``DIR/catalog.duckdb``: views ``bookings`` and ``rejected_bookings`` over those files
-  (``hive_partitioning``, ``union_by_name``) and the KPI views of ``sql/views``.
+  (``hive_partitioning``, ``union_by_name``) and the KPI views of ``sql/views``, written by
+  ``bookings.analytics.engine.build_catalog``.
 
 Files are dictionary-encoded and zstd-compressed, written in row groups so memory stays
 constant however many rows stream through; within a row group bookings are ordered by route and
@@ -347,13 +348,3 @@ def resolve_lake(path: str | Path) -> Path:
     ):
         return candidate.parent
     raise FileNotFoundError(f"{candidate}: no lake here (expected {candidate / 'lake'})")
-
-
-def build_catalog(out_dir: str | Path) -> Path:
-    """Writes ``out_dir/catalog.duckdb`` with the lake's tables and every KPI view; returns it."""
-    from bookings.analytics.runner import connect
-
-    target = Path(out_dir) / CATALOG_FILE
-    target.unlink(missing_ok=True)
-    connect(out_dir, database=target).close()
-    return target

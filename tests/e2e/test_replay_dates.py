@@ -13,7 +13,7 @@ import pytest
 
 from bookings.cli import main
 from bookings.generator import generate_rows, write_csv
-from bookings.offline.runner import replayed_upload_time
+from bookings.offline.session import replayed_upload_time
 
 
 def test_the_replayed_upload_time_is_the_named_date_at_the_current_time_of_day() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from support.paths import ROOT
 
-from bookings.offline.harness import EmulatedStack
+from bookings.offline.emulator import EmulatedStack
 
 CLEAN = ROOT / "data" / "sample_bookings.csv"
 MAX_POLLS = 2

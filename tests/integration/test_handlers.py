@@ -13,7 +13,7 @@ import pytest
 from booking_core.schema import RejectedRow, ScoredBooking
 from support.paths import ROOT
 
-from bookings.offline.harness import EmulatedStack, LambdaInvocationError
+from bookings.offline.emulator import EmulatedStack, LambdaInvocationError
 
 EVENTS = ROOT / "events"
 CLEAN = ROOT / "data" / "sample_bookings.csv"
@@ -235,7 +235,7 @@ def test_start_and_check_crawler(stack: EmulatedStack) -> None:
     assert started["start_status"] == "STARTED"
     again = stack.invoke("StartCrawlerFunction", sample_event("start_crawler"))
     assert again["start_status"] == "ALREADY_RUNNING"
-    # The harness ends the crawl when the crawler is polled.
+    # The emulated stack ends the crawl when the crawler is polled.
     checked = stack.invoke("CheckCrawlerFunction", sample_event("check_crawler"))
     assert checked["state"] == "READY"
     assert checked["last_crawl_status"] == "COMPLETED"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from support.lake_builder import BuiltLake, build_lake
 
-from bookings.analytics import catalog, kpi_docs
+from bookings.analytics import kpi_docs, sql_files
+from bookings.analytics.engine import connect
 from bookings.analytics.report import run_kpis
-from bookings.analytics.runner import connect
 
 Record = dict[str, Any]
 ONE_DAY = timedelta(days=1)
@@ -308,7 +308,7 @@ def test_dashboard_cube_adds_up_to_each_kpi(
 
 
 def test_every_kpi_is_documented_and_the_docs_are_current() -> None:
-    for entry in catalog.kpis():
+    for entry in sql_files.kpis():
         for key in ("kpi", "definition", "users", "chart"):
             assert entry.meta.get(key), f"{entry.path}: header has no {key}"
     assert kpi_docs.docs_path().read_text(encoding="utf-8") == kpi_docs.render(), (
@@ -317,12 +317,12 @@ def test_every_kpi_is_documented_and_the_docs_are_current() -> None:
 
 
 def test_each_kpi_reads_only_the_columns_it_needs(lake: BuiltLake) -> None:
-    from bookings.analytics.runner import kpi_query, parquet_scans
+    from bookings.analytics.engine import kpi_query, parquet_scans
     from bookings.lake import BOOKINGS_SCHEMA
 
     con = connect(lake.root)
     try:
-        for entry in catalog.kpis():
+        for entry in sql_files.kpis():
             scans = parquet_scans(con, kpi_query(entry))
             assert scans, entry.name
             for scan in scans:

@@ -13,14 +13,9 @@ import pytest
 from booking_core.schema import RejectedRow, ScoredBooking
 from support.lake_builder import build_lake
 
-from bookings.analytics import catalog
-from bookings.lake import (
-    BOOKINGS_SCHEMA,
-    REJECTED_SCHEMA,
-    LakeWriter,
-    build_catalog,
-    resolve_lake,
-)
+from bookings.analytics import sql_files
+from bookings.analytics.engine import build_catalog
+from bookings.lake import BOOKINGS_SCHEMA, REJECTED_SCHEMA, LakeWriter, resolve_lake
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +71,7 @@ def test_every_record_is_stored_once_with_its_values(built) -> None:
         assert row[4] == sample["is_duplicate"]
         assert row[5] == sample["ingested_at"].date()
         views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-        assert {"bookings", "rejected_bookings"} | {v.name for v in catalog.views()} <= views
+        assert {"bookings", "rejected_bookings"} | {v.name for v in sql_files.views()} <= views
     finally:
         con.close()
 

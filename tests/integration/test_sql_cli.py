@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from support.lake_builder import BuiltLake, build_lake
 from support.paths import ROOT
 
-from bookings.analytics import catalog, sync_template
+from bookings.analytics import sql_files, sync_template
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_sql_writes_csv_and_xlsx(lake: BuiltLake, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_example_queries_run(lake: BuiltLake) -> None:
-    for query in catalog.queries():
+    for query in sql_files.queries():
         result = bookings("sql", str(query.path), "--lake", str(lake.root), "--format", "csv")
         assert result.returncode == 0, (query.name, result.stderr)
 
@@ -112,7 +112,7 @@ def test_report_writes_csvs_workbook_and_dashboards(lake: BuiltLake, tmp_path: P
             assert next(reader) == [dimension, "bookings", "completed", "completion_rate"]
             assert sum(1 for _ in reader) > 0
     book = load_workbook(out / "kpis.xlsx", read_only=True)
-    assert len(book.sheetnames) == len(catalog.kpis())
+    assert len(book.sheetnames) == len(sql_files.kpis())
     for name in ("marketing", "analyst", "direction", "direction_report"):
         html = (out / f"{name}.html").read_text(encoding="utf-8")
         assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
@@ -149,13 +149,13 @@ def test_every_view_and_query_is_in_the_template() -> None:
         if r["Type"] == "AWS::Glue::Table"
         and r["Properties"]["TableInput"].get("TableType") == "VIRTUAL_VIEW"
     }
-    assert views == {v.name for v in catalog.views()}
+    assert views == {v.name for v in sql_files.views()}
     named = [
         r["Properties"]["QueryString"]
         for r in resources.values()
         if r["Type"] == "AWS::Athena::NamedQuery"
     ]
-    for query in catalog.queries():
+    for query in sql_files.queries():
         assert query.body in named
 
 

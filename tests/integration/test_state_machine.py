@@ -1,6 +1,6 @@
 """The ingest state machine end to end: moto's own Step Functions interpreter runs
 statemachines/ingest_file.asl.json from template.yaml, with the Lambda tasks dispatched to the
-real handlers (bookings.offline.harness)."""
+real handlers (bookings.offline.emulator)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from booking_core.aws.clients import aws_client
 from support.contract import SUBSTITUTIONS
 from support.paths import ROOT
 
-from bookings.offline.harness import EmulatedStack, HarnessError, pattern_matches
+from bookings.offline.emulator import EmulatedStack, HarnessError, pattern_matches
 
 CLEAN = ROOT / "data" / "sample_bookings.csv"
 DIRTY = ROOT / "data" / "sample_dirty.csv"
@@ -56,7 +56,7 @@ def test_the_definition_uses_exactly_the_contract_substitutions(stack: EmulatedS
     assert set(re.findall(r"\$\{(\w+)\}", text)) == SUBSTITUTIONS
     definition = json.loads(stack.state_machine_definition())
     retry = definition["States"]["Validate"]["Retry"][0]
-    assert retry["IntervalSeconds"] == 1  # the harness's override, through the substitution
+    assert retry["IntervalSeconds"] == 1  # the emulated stack's override, through the substitution
     assert "Lambda.TooManyRequestsException" in retry["ErrorEquals"]
     assert definition["States"]["WaitForFirehoseFlush"]["Seconds"] == 0
 
@@ -79,7 +79,7 @@ def test_a_clean_file_is_delivered_scored_null_and_catalogued(stack: EmulatedSta
     for state in ("Validate", "Enrich", "Score", "Deliver", "StartCrawler", "CheckCrawler"):
         assert state in visited
     assert visited[-2:] == ["FinalizeFile", "Processed"]
-    # The crawler's emulated work: today's partition is in the catalogue.
+    # The crawler's emulated work: today's partition is in the Glue catalog.
     glue = stack.client("glue")
     database = stack.resource_name("GlueDatabase")
     partitions = glue.get_partitions(DatabaseName=database, TableName="bookings")["Partitions"]

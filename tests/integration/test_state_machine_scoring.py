@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from support.paths import ROOT
 
-from bookings.offline.harness import EmulatedStack
+from bookings.offline.emulator import EmulatedStack
 
 CLEAN = ROOT / "data" / "sample_bookings.csv"
 

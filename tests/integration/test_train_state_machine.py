@@ -17,7 +17,7 @@ import pytest
 from support.ml_helpers import train_small_model
 from support.paths import ROOT
 
-from bookings.offline.harness import EmulatedStack, LambdaInvocationError
+from bookings.offline.emulator import EmulatedStack, LambdaInvocationError
 
 pytestmark = pytest.mark.slow
 

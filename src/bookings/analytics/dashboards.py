@@ -19,9 +19,9 @@ import jinja2
 import pyarrow as pa
 from markupsafe import Markup, escape
 
-from bookings.analytics import catalog
+from bookings.analytics import sql_files
+from bookings.analytics.engine import run_sql
 from bookings.analytics.exports import rows_as_json
-from bookings.analytics.runner import run_sql
 
 PAGES = (("marketing", "Marketing"), ("analyst", "Analyst"), ("direction", "Direction"))
 FILTER_DIMENSIONS = ("sales_channel", "trip_type", "booking_origin_region")
@@ -347,7 +347,7 @@ def write_dashboards(
         "unknown_origin_rate": _pct(dq.get("unknown_origin_rate")),
     }
     example_queries = [
-        {"name": q.name, "title": q.title, "body": q.body} for q in catalog.queries()
+        {"name": q.name, "title": q.title, "body": q.body} for q in sql_files.queries()
     ]
     for page, label in PAGES:
         html = env.get_template(f"{page}.html").render(

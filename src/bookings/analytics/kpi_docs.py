@@ -12,10 +12,11 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from bookings.analytics import catalog
+from bookings.analytics import sql_files
+from bookings.project_files import repository_file
 
 INTRO = """\
-# The KPI catalogue
+# The KPIs
 
 Every KPI is one SQL file in `sql/views/`, written in Trino, the dialect Athena runs. The same
 text serves both worlds: in AWS, template.yaml creates each file as an Athena view (the
@@ -45,7 +46,7 @@ writes them all). In AWS the same views feed the QuickSight SPICE datasets.
 """
 
 
-def output_columns(entry: catalog.SqlEntry) -> list[str]:
+def output_columns(entry: sql_files.SqlEntry) -> list[str]:
     tree = sqlglot.parse_one(entry.body, read="trino")
     if not isinstance(tree, exp.Query):
         return []
@@ -55,10 +56,10 @@ def output_columns(entry: catalog.SqlEntry) -> list[str]:
 def render(sql_directory: Path | None = None) -> str:
     parts = [INTRO]
     parts.append("## Index\n")
-    for entry in catalog.kpis(sql_directory):
+    for entry in sql_files.kpis(sql_directory):
         parts.append(f"- [{entry.title}](#{entry.name.replace('_', '-')}): `{entry.name}`")
     parts.append("")
-    for entry in catalog.kpis(sql_directory):
+    for entry in sql_files.kpis(sql_directory):
         parts.append(f'<a id="{entry.name.replace("_", "-")}"></a>\n')
         parts.append(f"## {entry.title}\n")
         parts.append(f"- **SQL**: `sql/views/{entry.name}.sql` (view `{entry.name}`)")
@@ -71,14 +72,14 @@ def render(sql_directory: Path | None = None) -> str:
         if entry.meta.get("order"):
             parts.append(f"- **Report order**: `{entry.meta['order']}`")
         parts.append("")
-    helpers = [v for v in catalog.views(sql_directory) if not v.is_kpi]
+    helpers = [v for v in sql_files.views(sql_directory) if not v.is_kpi]
     if helpers:
         parts.append("## Helper views\n")
         for entry in helpers:
             first = entry.sql.strip().splitlines()[0].lstrip("- ").strip()
             parts.append(f"- `sql/views/{entry.name}.sql`: {first} ...")
         parts.append("")
-    queries = catalog.queries(sql_directory)
+    queries = sql_files.queries(sql_directory)
     if queries:
         parts.append("## Example queries (Athena named queries)\n")
         for entry in queries:
@@ -91,7 +92,7 @@ def render(sql_directory: Path | None = None) -> str:
 
 
 def docs_path() -> Path:
-    return catalog.sql_dir().parent / "docs" / "kpis.md"
+    return repository_file("docs/kpis.md")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The report: every KPI of the catalogue as a CSV, one Excel workbook, and the dashboards."""
+"""The report: every KPI view of ``sql/`` as a CSV, one Excel workbook, and the dashboards."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from bookings.analytics import catalog
+from bookings.analytics import sql_files
+from bookings.analytics.engine import connect, kpi_query, run_sql
 from bookings.analytics.exports import write_csv, write_workbook
-from bookings.analytics.runner import connect, kpi_query, run_sql
 
 WORKBOOK_NAME = "kpis.xlsx"
 
@@ -26,8 +26,8 @@ class ReportResult:
 
 
 def run_kpis(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
-    """Every KPI view, in the catalogue's order, each sorted as its header says."""
-    return {entry.name: run_sql(con, kpi_query(entry)) for entry in catalog.kpis()}
+    """Every KPI view, in dependency order, each sorted as its header says."""
+    return {entry.name: run_sql(con, kpi_query(entry)) for entry in sql_files.kpis()}
 
 
 def build_report(lake: str | Path, out_dir: str | Path, *, dashboards: bool = True) -> ReportResult:

@@ -10,7 +10,7 @@ Generated between two marker comments, from the same files DuckDB runs offline:
   dashboard shows, and the marketing dashboard definition.
 
 ``python -m bookings.analytics.sync_template`` rewrites the block; ``--check`` exits 1 when the
-template differs from what ``sql/`` gives (tests/test_sql_cli.py runs it).
+template differs from what ``sql/`` gives (tests/integration/test_sql_cli.py runs it).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any
 
 import yaml
 
-from bookings.analytics import catalog
-from bookings.analytics.runner import connect
+from bookings.analytics import sql_files
+from bookings.analytics.engine import connect
+from bookings.project_files import repository_file
 
 BEGIN = (
     "  # BEGIN generated from sql/ by `python -m bookings.analytics.sync_template`: do not edit\n"
@@ -77,7 +78,7 @@ def view_columns() -> dict[str, list[tuple[str, str]]]:
         con = connect(empty)
         try:
             result = {}
-            for view in catalog.views():
+            for view in sql_files.views():
                 rows = con.execute(f"DESCRIBE {view.name}").fetchall()
                 result[view.name] = [(r[0], _hive_type(str(r[1]))) for r in rows]
             return result
@@ -91,7 +92,7 @@ def _hive_type(duck_type: str) -> str:
     return _HIVE_TYPES[duck_type]
 
 
-def _view_resource(view: catalog.SqlEntry, columns: list[tuple[str, str]]) -> dict[str, Any]:
+def _view_resource(view: sql_files.SqlEntry, columns: list[tuple[str, str]]) -> dict[str, Any]:
     presto = {
         "originalSql": view.body,
         "catalog": "awsdatacatalog",
@@ -382,14 +383,14 @@ def _dashboard() -> dict[str, Any]:
 def resources() -> dict[str, Any]:
     columns = view_columns()
     result: dict[str, Any] = {}
-    for view in catalog.views():
+    for view in sql_files.views():
         result[f"View{_camel(view.name)}"] = _view_resource(view, columns[view.name])
         result[f"Query{_camel(view.name)}"] = _named_query(
             view.name,
             view.meta.get("kpi", "helper view"),
             f"SELECT * FROM {view.name}",  # noqa: S608
         )
-    for query in catalog.queries():
+    for query in sql_files.queries():
         result[f"Query{_camel(query.name)}"] = _named_query(query.name, query.title, query.body)
     for view in QUICKSIGHT_VIEWS:
         result[f"DataSet{_camel(view)}"] = _dataset(view, columns[view])
@@ -404,7 +405,7 @@ def render_block() -> str:
 
 
 def template_path() -> Path:
-    return catalog.sql_dir().parent / "template.yaml"
+    return repository_file("template.yaml")
 
 
 def current_block(text: str) -> str | None:

@@ -216,7 +216,7 @@ def _step(message: str, out: TextIO) -> None:
 def run(args: argparse.Namespace) -> int:
     from bookings.commands.run import describe_file
     from bookings.offline.ledger import LedgerError
-    from bookings.offline.runner import OfflineRunError, run_files
+    from bookings.offline.session import OfflineRunError, run_files
     from bookings.progress import create_progress
 
     if args.rows < 1:

@@ -87,10 +87,10 @@ def _point_event_at_object(stack: Any, event: Any, local_file: Path) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bookings.offline.harness import EmulatedStack, HarnessError, LambdaInvocationError
+    from bookings.offline.emulator import EmulatedStack, HarnessError, LambdaInvocationError
     from bookings.offline.logs import captured_function_logs
-    from bookings.offline.runner import default_template
     from bookings.offline.template import TemplateError
+    from bookings.project_files import template_path
 
     try:
         environment = _environment(args.env)
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with captured_function_logs(logs):
             stack = EmulatedStack(
-                default_template(),
+                template_path(),
                 environment={"POWERTOOLS_LOG_LEVEL": "INFO", **environment},
             )
             with stack:

@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from bookings.analytics.engine import QueryError
     from bookings.analytics.report import build_report
-    from bookings.analytics.runner import QueryError
 
     out = Path(args.out) if args.out else Path(args.lake) / "report"
     try:

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from bookings.offline.runner import FileResult, RunResult
+    from bookings.offline.session import FileResult, RunResult
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,7 +99,7 @@ def print_summary(result: RunResult, stream: TextIO) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bookings.offline.ledger import LedgerError
-    from bookings.offline.runner import OfflineRunError, run_files
+    from bookings.offline.session import OfflineRunError, run_files
     from bookings.progress import create_progress
 
     progress = create_progress(quiet=args.quiet)

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
     from bookings.analytics import exports
-    from bookings.analytics.runner import QueryError, connect, run_sql
+    from bookings.analytics.engine import QueryError, connect, run_sql
 
     if args.format == "xlsx" and not args.out:
         print("error: --format xlsx needs --out FILE", file=sys.stderr)

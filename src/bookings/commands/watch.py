@@ -92,7 +92,7 @@ class DropFolder:
 def run(args: argparse.Namespace) -> int:
     from bookings.commands.run import describe_file
     from bookings.offline.ledger import LedgerError
-    from bookings.offline.runner import FAILED, OfflineRunError, OfflineSession, lake_counts
+    from bookings.offline.session import FAILED, OfflineRunError, OfflineSession, lake_counts
     from bookings.progress import create_progress
 
     folder = Path(args.folder)

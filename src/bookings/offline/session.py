@@ -37,13 +37,13 @@ from typing import Any
 import pyarrow.dataset as pads
 
 from bookings.lake import BOOKINGS_TABLE, CATALOG_FILE, PARTITION_COLUMN, REJECTED_TABLE, LakeWriter
-from bookings.offline.export import QUARANTINE_DIR, LakeExporter, SeenRows, seen_rows_for
-from bookings.offline.harness import (
+from bookings.offline.emulator import (
     EmulatedStack,
     ExecutionOutcome,
     HarnessError,
     pattern_matches,
 )
+from bookings.offline.export import QUARANTINE_DIR, LakeExporter, SeenRows, seen_rows_for
 from bookings.offline.ledger import Ledger, ledger_key
 from bookings.offline.logs import captured_function_logs
 from bookings.offline.memory import (
@@ -53,6 +53,7 @@ from bookings.offline.memory import (
 )
 from bookings.offline.template import TemplateError
 from bookings.progress import Progress, SilentProgress
+from bookings.project_files import template_path
 
 LOCAL_ENDPOINT_NAME = "bookings-local"
 MODEL_ARCHIVE = "model.tar.gz"
@@ -65,7 +66,7 @@ POLL_SECONDS = 0.05
 # setting), so the chunks Validate stages for a large file do not all sit in memory at once.
 OBJECT_MEMORY_BYTES = 1 << 20
 S3_BUFFER_SETTING = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
-# The harness runs Lambda invocations one at a time, so more than one Map iteration in flight
+# The emulated stack runs Lambda invocations one at a time, so more than one Map iteration in flight
 # would only hold more chunks in memory at once, never finish sooner.
 OFFLINE_OVERRIDES: dict[str, Any] = {"MapMaxConcurrency": 1}
 # Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
@@ -80,14 +81,6 @@ FAILED = "failed"
 
 class OfflineRunError(RuntimeError):
     """The run itself cannot go on (not a file's outcome); the message is one line."""
-
-
-def default_template() -> Path:
-    """The project's ``template.yaml``: beside the source tree, else in the working directory."""
-    beside_source = Path(__file__).resolve().parents[3] / "template.yaml"
-    if beside_source.is_file():
-        return beside_source
-    return Path.cwd() / "template.yaml"
 
 
 def default_model(out_dir: Path) -> Path | None:
@@ -246,7 +239,7 @@ class OfflineSession:
         self.replay_dates = replay_dates
         self.model_path = Path(model) if model else default_model(self.out_dir)
         self.progress = progress or SilentProgress()
-        self.template = Path(template) if template else default_template()
+        self.template = Path(template) if template else template_path()
         self.overrides = {**OFFLINE_OVERRIDES, **(overrides or {})}
         self.drain_interval = drain_interval
         self.ledger: Ledger | None = None
@@ -565,7 +558,7 @@ class OfflineSession:
     # -- the lake -------------------------------------------------------------------------------
     def build_catalog(self) -> Path | None:
         """``DIR/catalog.duckdb`` with the Glue tables (and the KPI views) over the lake."""
-        from bookings.lake import build_catalog
+        from bookings.analytics.engine import build_catalog
 
         if not (self.out_dir / "lake").is_dir():
             (self.out_dir / "lake" / BOOKINGS_TABLE).mkdir(parents=True, exist_ok=True)

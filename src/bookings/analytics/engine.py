@@ -1,8 +1,9 @@
-"""Runs the catalogue's Trino SQL on DuckDB over the offline lake, through sqlglot.
+"""The offline SQL engine: the Trino SQL of ``sql/`` run on DuckDB over the lake, via sqlglot.
 
 ``connect(lake)`` opens DuckDB with the views ``bookings`` and ``rejected_bookings`` over the
 lake's Parquet files and every view of ``sql/views`` transpiled from Trino; ``run_sql`` runs an
-analyst's Trino statement the same way. Errors become ``QueryError``: one line, no traceback.
+analyst's Trino statement the same way; ``build_catalog`` writes the same views to
+``DIR/catalog.duckdb``. Errors become ``QueryError``: one line, no traceback.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pyarrow as pa
 import sqlglot
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from bookings.analytics import catalog
+from bookings.analytics import sql_files
 from bookings.lake import (
     BOOKINGS_SCHEMA,
     BOOKINGS_TABLE,
+    CATALOG_FILE,
     PARTITION_COLUMN,
     REJECTED_SCHEMA,
     REJECTED_TABLE,
@@ -96,20 +98,28 @@ def connect(
     database: str | Path = ":memory:",
     sql_directory: Path | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """DuckDB with the lake's tables and every catalogue view."""
+    """DuckDB with the lake's tables and every view of ``sql/views``."""
     root = resolve_lake(lake)
     con = duckdb.connect(str(database))
     # Months and dates of timestamps are UTC, as in Athena.
     con.execute("SET TimeZone = 'UTC'")
     for name, schema in ((BOOKINGS_TABLE, BOOKINGS_SCHEMA), (REJECTED_TABLE, REJECTED_SCHEMA)):
         con.execute(_table_view_sql(name, root / "lake" / name, schema))
-    for view in catalog.views(sql_directory):
+    for view in sql_files.views(sql_directory):
         try:
             con.execute(f"CREATE OR REPLACE VIEW {view.name} AS {transpile(view.body)}")
         except (QueryError, duckdb.Error) as exc:
             con.close()
             raise QueryError(f"{view.path}: {_one_line(exc)}") from None
     return con
+
+
+def build_catalog(out_dir: str | Path) -> Path:
+    """Writes ``out_dir/catalog.duckdb`` with the lake's tables and every KPI view; returns it."""
+    target = Path(out_dir) / CATALOG_FILE
+    target.unlink(missing_ok=True)
+    connect(out_dir, database=target).close()
+    return target
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, trino_sql: str) -> pa.Table:
@@ -124,10 +134,10 @@ def run_sql(con: duckdb.DuckDBPyConnection, trino_sql: str) -> pa.Table:
         raise QueryError(_one_line(exc)) from None
 
 
-def kpi_query(entry: catalog.SqlEntry) -> str:
+def kpi_query(entry: sql_files.SqlEntry) -> str:
     """The Trino statement the report runs for a KPI view: every column, in the KPI's order."""
     order = entry.meta.get("order")
-    statement = f"SELECT * FROM {entry.name}"  # noqa: S608 (a view name of the catalogue)
+    statement = f"SELECT * FROM {entry.name}"  # noqa: S608 (a view name of sql/views)
     return statement + (f" ORDER BY {order}" if order else "")
 
 

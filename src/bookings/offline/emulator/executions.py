@@ -1,0 +1,133 @@
+"""Executions of a state machine in moto's interpreter: started, waited for, their states timed."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bookings.offline.emulator.errors import HarnessError
+
+
+@dataclass(frozen=True)
+class StateVisit:
+    """One entry into a state, from the execution's history."""
+
+    name: str
+    state_type: str
+    seconds: float
+    failed: bool = False
+
+
+@dataclass
+class ExecutionOutcome:
+    """How an execution ended, and the states it went through."""
+
+    name: str
+    arn: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    seconds: float
+    states: list[StateVisit] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+    def visited(self) -> list[str]:
+        return [visit.name for visit in self.states]
+
+    def seconds_by_state(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for visit in self.states:
+            totals[visit.name] = totals.get(visit.name, 0.0) + visit.seconds
+        return totals
+
+
+class Executions:
+    """Starts executions of one state machine and follows them to their end."""
+
+    def __init__(self, client: Callable[[str], Any], state_machine_arn: str) -> None:
+        self._client = client
+        self.state_machine_arn = state_machine_arn
+        self._counter = 0
+
+    def name_for(self, key: str) -> str:
+        """A unique execution name that says which object it processes."""
+        self._counter += 1
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", key.rsplit("/", 1)[-1]).strip("-")[:50]
+        return f"{stem}-{self._counter:03d}-{uuid.uuid4().hex[:8]}"
+
+    def start(self, event: Mapping[str, Any], *, name: str) -> str:
+        response = self._client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(event)
+        )
+        return str(response["executionArn"])
+
+    def wait(self, execution_arn: str, *, timeout: float = 600.0) -> ExecutionOutcome:
+        sfn = self._client("stepfunctions")
+        started = time.perf_counter()
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                break
+            if time.perf_counter() - started > timeout:
+                raise HarnessError(f"execution {execution_arn} still running after {timeout} s")
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        output = described.get("output")
+        return ExecutionOutcome(
+            name=described["name"],
+            arn=execution_arn,
+            status=described["status"],
+            output=json.loads(output) if output else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            seconds=seconds,
+            states=self.state_visits(execution_arn),
+        )
+
+    def state_visits(self, execution_arn: str) -> list[StateVisit]:
+        """The states an execution went through, in order, with their durations."""
+        visits: list[StateVisit] = []
+        open_states: dict[str, list[tuple[str, datetime]]] = {}
+        failed_names: set[str] = set()
+        for event in self._history(execution_arn):
+            kind = event["type"]
+            if kind.endswith("StateEntered"):
+                name = event["stateEnteredEventDetails"]["name"]
+                open_states.setdefault(name, []).append(
+                    (kind[: -len("StateEntered")], event["timestamp"])
+                )
+            elif kind.endswith("StateExited"):
+                name = event["stateExitedEventDetails"]["name"]
+                if open_states.get(name):
+                    state_type, entered = open_states[name].pop(0)
+                    seconds = (event["timestamp"] - entered).total_seconds()
+                    visits.append(StateVisit(name, state_type, seconds, name in failed_names))
+            elif kind in {"LambdaFunctionFailed", "TaskFailed", "ExecutionFailed"}:
+                failed_names.update(open_states)
+        for name, pending in open_states.items():
+            visits.extend(StateVisit(name, state_type, 0.0, True) for state_type, _ in pending)
+        return visits
+
+    def _history(self, execution_arn: str) -> list[dict[str, Any]]:
+        sfn = self._client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        token = None
+        while True:
+            kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+            if token:
+                kwargs["nextToken"] = token
+            page = sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            token = page.get("nextToken")
+            if not token:
+                return events
