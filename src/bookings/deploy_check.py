@@ -62,6 +62,10 @@ STATES_ERRORS = frozenset(
 # exception and its client-side failure (Step Functions best practices, "Handle transient Lambda
 # service exceptions").
 LAMBDA_SDK_ERRORS = frozenset({"Lambda.AWSLambdaException", "Lambda.SdkClientException"})
+# What a function that runs past its timeout reports: Lambda's error type (Sandbox.Timedout,
+# "Troubleshoot invocation issues in Lambda") and the name Step Functions' best practices give
+# unhandled function errors, timeouts included (Lambda.Unknown).
+LAMBDA_FUNCTION_ERRORS = frozenset({"Sandbox.Timedout", "Lambda.Unknown"})
 LAMBDA_FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$")
 # Where a resource's name is nested, not a top-level property of its schema.
 NESTED_NAMES = {
@@ -353,7 +357,8 @@ def task_errors(resource: str, catalogue: ServiceErrors) -> tuple[set[str], str]
     if resource == "arn:aws:states:::lambda:invoke" or LAMBDA_FUNCTION_ARN.match(resource):
         found = catalogue.operation_errors("lambda", "invoke")
         assert found is not None
-        return {f"Lambda.{name}" for name in found[1]} | LAMBDA_SDK_ERRORS, "lambda:invoke"
+        errors = {f"Lambda.{name}" for name in found[1]} | LAMBDA_SDK_ERRORS
+        return errors | LAMBDA_FUNCTION_ERRORS, "lambda:invoke"
     match = re.match(r"^arn:aws[a-z-]*:states:::(?:aws-sdk:)?([a-z0-9-]+):(\w+)", resource)
     if match is None:
         return None

@@ -30,6 +30,15 @@ def stack() -> Iterator[EmulatedStack]:
         yield emulated
 
 
+def variant(tmp_path: Path, name: str, drop: int) -> Path:
+    """CLEAN without its last ``drop`` rows: other bytes (the same bytes under another key are a
+    duplicate file, and add nothing)."""
+    lines = CLEAN.read_bytes().splitlines(keepends=True)
+    path = tmp_path / name
+    path.write_bytes(b"".join(lines[: len(lines) - drop]))
+    return path
+
+
 def data_rows(path: Path) -> int:
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     return sum(1 for line in text.splitlines()[1:] if line.strip())
@@ -148,13 +157,14 @@ def test_an_unreadable_file_is_quarantined_with_an_alert_and_fails(
     assert len(messages) == 1
     assert "broken.csv" in messages[0]["Subject"]
     # The claim is released: a corrected upload of the same key runs.
-    fixed = stack.put_file(CLEAN, "incoming/broken.csv")
+    fixed = stack.put_file(variant(tmp_path, "fixed.csv", 1), "incoming/broken.csv")
     assert fixed is not None
     assert fixed.status == "SUCCEEDED", fixed.cause
+    assert fixed.output["status"] == "completed"
 
 
 def test_firehose_failed_records_are_retried_then_delivered(
-    stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     firehose = aws_client("firehose")
     real_put = firehose.put_record_batch
@@ -180,15 +190,18 @@ def test_firehose_failed_records_are_retried_then_delivered(
         }
 
     monkeypatch.setattr(firehose, "put_record_batch", fail_some_the_first_time)
-    outcome = stack.put_file(CLEAN, "incoming/flaky_firehose.csv")
+    outcome = stack.put_file(variant(tmp_path, "flaky.csv", 2), "incoming/flaky_firehose.csv")
     assert outcome is not None
     assert outcome.status == "SUCCEEDED", outcome.cause
     assert calls[1] == len(range(0, calls[0], 4))  # only the failed records were sent again
     assert_reconciled(stack, outcome.output)
 
 
-def test_the_same_event_twice_is_a_duplicate_and_delivers_nothing(stack: EmulatedStack) -> None:
-    key = stack.upload(CLEAN, "incoming/twice.csv")
+def test_the_same_event_twice_is_a_duplicate_and_delivers_nothing(
+    stack: EmulatedStack, tmp_path: Path
+) -> None:
+    source = variant(tmp_path, "twice.csv", 3)
+    key = stack.upload(source, "incoming/twice.csv")
     event = stack.object_created_event(key)
     first = stack.wait(stack.start_execution(event, name="twice-first"))
     second = stack.wait(stack.start_execution(event, name="twice-second"))
@@ -196,16 +209,16 @@ def test_the_same_event_twice_is_a_duplicate_and_delivers_nothing(stack: Emulate
     assert second.output["status"] == "duplicate"
     assert second.visited() == ["Validate", "IsDuplicate", "MarkDuplicate", "Duplicate"]
     # The same bytes uploaded again (a new version of the object) are a duplicate too.
-    again = stack.put_file(CLEAN, "incoming/twice.csv")
+    again = stack.put_file(source, "incoming/twice.csv")
     assert again is not None
     assert again.output["status"] == "duplicate"
     assert_reconciled(stack, first.output)
 
 
-def test_a_crawler_already_running_is_waited_for(stack: EmulatedStack) -> None:
+def test_a_crawler_already_running_is_waited_for(stack: EmulatedStack, tmp_path: Path) -> None:
     crawler = stack.resource_name("PartitionCrawler")
     stack.client("glue").start_crawler(Name=crawler)
-    outcome = stack.put_file(CLEAN, "incoming/while_crawling.csv")
+    outcome = stack.put_file(variant(tmp_path, "crawling.csv", 4), "incoming/while_crawling.csv")
     assert outcome is not None
     assert outcome.status == "SUCCEEDED", outcome.cause
     visited = outcome.visited()

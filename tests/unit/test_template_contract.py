@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from booking_core.audit import IngestAuditRow
 from booking_core.schema import RejectedRow, ScoredBooking
 from moto.events.models import EventPattern
 from support.contract import (
@@ -169,6 +170,40 @@ def test_rejected_table_columns_are_the_rejected_row_fields(template: dict[str, 
     assert descriptor["Location"] == {"Fn::Sub": "s3://${LakeBucket}/quarantine/rows/"}
 
 
+def test_audit_table_columns_are_the_audit_row_fields(template: dict[str, Any]) -> None:
+    from bookings.lake import AUDIT_SCHEMA
+
+    table = table_input(template, "ingest_audit")
+    columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
+    # The counts are unbounded integers: bigint, as the offline lake stores them (int64).
+    glue_of_arrow = {"int64": "bigint", "string": "string", "timestamp[us, tz=UTC]": "timestamp"}
+    assert list(IngestAuditRow.model_fields) == AUDIT_SCHEMA.names
+    assert columns == [(f.name, glue_of_arrow[str(f.type)]) for f in AUDIT_SCHEMA]
+    assert [k["Name"] for k in table["PartitionKeys"]] == ["ingest_date"]
+    descriptor = table["StorageDescriptor"]
+    assert descriptor["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert descriptor["Location"] == {"Fn::Sub": "s3://${LakeBucket}/audit/ingest_audit/"}
+    # The functions that write audit rows write them there, and register their partitions.
+    for logical_id in ("ValidateFunction", "FinalizeFileFunction", "QuarantineFileFunction"):
+        environment = function_environment(template, logical_id)
+        assert environment["AUDIT_PREFIX"] == "audit/ingest_audit/", logical_id
+        assert environment["AUDIT_TABLE"] == {"Ref": "IngestAuditTable"}, logical_id
+        assert environment["GLUE_DATABASE"] == {"Ref": "GlueDatabase"}, logical_id
+
+
+def test_crawl_problems_raise_alarms(template: dict[str, Any]) -> None:
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    by_metric = {spec["Properties"]["MetricName"]: spec["Properties"] for spec in alarms.values()}
+    for metric in ("CrawlsFailed", "CrawlerGaveUp"):
+        alarm = by_metric[metric]
+        assert alarm["Namespace"] == "AirlineBookings"
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "bookings"}]
+        assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    handler = (ROOT / "functions" / "finalize_file" / "app.py").read_text()
+    assert 'name="CrawlsFailed"' in handler
+    assert 'name="CrawlerGaveUp"' in handler
+
+
 def test_quicksight_dataset_columns_exist_in_the_bookings_table(template: dict[str, Any]) -> None:
     quicksight_types = {"int": "INTEGER", "double": "DECIMAL", "string": "STRING"}
     quicksight_types |= {"timestamp": "DATETIME", "date": "DATETIME", "boolean": "BOOLEAN"}
@@ -183,13 +218,17 @@ def test_quicksight_dataset_columns_exist_in_the_bookings_table(template: dict[s
         assert quicksight_types[glue_columns[column["Name"]]] == column["Type"], column
 
 
-def test_crawler_only_adds_partitions_of_the_two_tables(template: dict[str, Any]) -> None:
+def test_crawler_only_adds_partitions_of_the_lake_tables(template: dict[str, Any]) -> None:
     crawler = template["Resources"]["PartitionCrawler"]["Properties"]
     targets = crawler["Targets"]["CatalogTargets"]
     assert targets == [
         {
             "DatabaseName": {"Ref": "GlueDatabase"},
-            "Tables": [{"Ref": "BookingsTable"}, {"Ref": "RejectedBookingsTable"}],
+            "Tables": [
+                {"Ref": "BookingsTable"},
+                {"Ref": "RejectedBookingsTable"},
+                {"Ref": "IngestAuditTable"},
+            ],
         }
     ]
     assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}

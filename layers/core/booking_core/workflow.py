@@ -101,6 +101,9 @@ class ObjectCreated(StepState):
 
     event: S3EventNotificationEventBridgeModel
     execution: str | None = None
+    started_at: AwareDatetime | None = Field(
+        default=None, description="the execution's start ($$.Execution.StartTime)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -133,11 +136,16 @@ class FileIdentity(StepState):
 
 
 class DuplicateFile(FileIdentity):
-    """Validate's answer when another execution holds or finished the object."""
+    """Validate's answer when another execution holds or finished the object, or when the
+    object's bytes are another file's (the same bytes under another key)."""
 
     duplicate: Literal[True] = True
     status: str = Field(description="the claim's status: IN_PROGRESS or COMPLETED")
     claimed_by: str | None
+    duplicate_of: str | None = Field(
+        default=None, description="the source file that holds these bytes or this object"
+    )
+    checksum_sha256: str | None = None
 
 
 class ValidatedFile(FileIdentity):
@@ -159,6 +167,10 @@ class ValidatedFile(FileIdentity):
     chunk_keys: list[str]
     manifest_key: str
     rejected_key: str | None
+    checksum_sha256: str | None = Field(default=None, description="of the object's bytes")
+    sequencer: str | None = Field(
+        default=None, description="the S3 event's sequencer, padded (orders versions of a key)"
+    )
 
     @model_validator(mode="after")
     def _one_key_per_chunk(self) -> ValidatedFile:
@@ -274,6 +286,7 @@ class FinalizeRequest(StepState):
     crawler: CrawlerChecked
     spice: SpiceRefresh
     execution: str
+    started_at: AwareDatetime | None = None
 
 
 class FileProcessed(StepState):
@@ -297,6 +310,17 @@ class FileProcessed(StepState):
     crawler_state: str
     crawler_gave_up: bool
     spice: str
+    checksum_sha256: str | None = None
+    crawler_status: str = Field(
+        default="", description="how the partition crawl went, as the audit row records it"
+    )
+    supersedes: str | None = Field(
+        default=None, description="the previous version of the key, whose rows this replaces"
+    )
+    superseded_by: str | None = Field(
+        default=None, description="a newer version of the key that committed first"
+    )
+    warnings: list[str] = Field(default_factory=list)
 
 
 class CaughtError(StepState):
@@ -313,6 +337,7 @@ class QuarantineRequest(StepState):
     detail: S3EventNotificationEventBridgeDetailModel
     error: CaughtError
     execution: str
+    started_at: AwareDatetime | None = None
 
 
 class Quarantined(StepState):

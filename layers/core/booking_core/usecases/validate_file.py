@@ -1,5 +1,11 @@
 """Validate: claim a new S3 object, then stream it through the validator into staged chunks.
 
+Two claims make a file processed once: the object's (``bucket/key#etag``, taken first: the same
+S3 event twice, or the same bytes uploaded again under the same key, is a duplicate at once) and
+its bytes' (the SHA-256 computed while the object streams through the validator, taken once it
+is read: the same bytes under another key are a duplicate file, and add nothing). A duplicate
+leaves an ``ingest_audit`` row naming the file it duplicates.
+
 States pass S3 keys, never rows (Step Functions payloads are limited to 256 KB):
 
 - ``staging/<file id>/chunk-NNNNN.jsonl``: valid rows, ``{row_number, values, is_duplicate}``
@@ -9,20 +15,24 @@ States pass S3 keys, never rows (Step Functions payloads are limited to 256 KB):
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from booking_core.audit import DUPLICATE, IngestAuditRow, padded_sequencer
 from booking_core.aws import s3io
 from booking_core.aws.clients import ClientFactory
-from booking_core.aws.idempotency import IdempotencyStore
+from booking_core.aws.idempotency import Claim, IdempotencyStore
 from booking_core.aws.settings import Settings
 from booking_core.errors import ReconciliationError
 from booking_core.jsonl import dumps_line
+from booking_core.usecases.audit_trail import audit_log, file_identity_row
 from booking_core.usecases.source import SourceObject, booking_date_from_key
 from booking_core.workflow import DuplicateFile, ObjectCreated, ValidatedFile
 
@@ -62,9 +72,22 @@ def validate_file(
         "execution": execution,
     }
     claims = IdempotencyStore(client("dynamodb"), settings.idempotency_table)
-    claim = claims.claim(source.object_id, execution)
+    claim = claims.claim(source.object_id, execution, source_file=source.source_file)
     if not claim.acquired:
-        return DuplicateFile(**identity, status=claim.status, claimed_by=claim.execution)
+        duplicate = DuplicateFile(
+            **identity,
+            status=claim.status,
+            claimed_by=claim.execution,
+            duplicate_of=claim.source_file or source.source_file,
+        )
+        _audit_duplicate(duplicate, source, request, settings, client, checksum=None)
+        return duplicate
+
+    def claim_bytes(checksum_sha256: str) -> Claim:
+        held = claims.claim_content(checksum_sha256, execution, source.source_file)
+        if held.acquired:
+            claims.note_content(source.object_id, checksum_sha256)
+        return held
 
     ingested_at = request.event.time
     if ingested_at.tzinfo is None:  # EventBridge times are UTC
@@ -78,7 +101,23 @@ def validate_file(
         chunk_size=settings.chunk_size,
         ingested_at=ingested_at,
         spool_dir=spool_dir,
+        claim_content=claim_bytes,
     )
+    if result.content_claim is not None and not result.content_claim.acquired:
+        held = result.content_claim
+        duplicate = DuplicateFile(
+            **identity,
+            status=held.status,
+            claimed_by=held.execution,
+            duplicate_of=held.source_file,
+            checksum_sha256=result.checksum_sha256,
+        )
+        # These bytes are another file's: this object is done with, as a duplicate.
+        claims.complete(source.object_id, duplicate.model_dump_json())
+        _audit_duplicate(
+            duplicate, source, request, settings, client, checksum=result.checksum_sha256
+        )
+        return duplicate
     summary = result.summary
     return ValidatedFile(
         **identity,
@@ -95,7 +134,33 @@ def validate_file(
         chunk_keys=result.chunk_keys,
         manifest_key=result.manifest_key,
         rejected_key=result.rejected_key,
+        checksum_sha256=result.checksum_sha256,
+        sequencer=padded_sequencer(source.sequencer),
     )
+
+
+def _audit_duplicate(
+    duplicate: DuplicateFile,
+    source: SourceObject,
+    request: ObjectCreated,
+    settings: Settings,
+    client: ClientFactory,
+    *,
+    checksum: str | None,
+) -> None:
+    row = IngestAuditRow(
+        **file_identity_row(source),
+        checksum_sha256=checksum,
+        status=DUPLICATE,
+        execution=duplicate.execution,
+        started_at=request.started_at,
+        finished_at=datetime.now(UTC),
+        duplicate_of=duplicate.duplicate_of,
+        error=f"already processed by {duplicate.claimed_by} ({duplicate.status.lower()})"
+        if duplicate.claimed_by
+        else None,
+    )
+    audit_log(settings, client).write(row)
 
 
 def effective_chunk_size(chunk_size: int, object_size: int | None, compressed: bool) -> int:
@@ -114,6 +179,9 @@ class ValidationResult:
     rejected_key: str | None
     summary: dict[str, Any]
     chunk_size: int
+    checksum_sha256: str = ""
+    # The claim on the object's bytes; when not acquired, nothing but the chunks was written.
+    content_claim: Claim | None = None
 
 
 def validate_object(
@@ -126,14 +194,24 @@ def validate_object(
     chunk_size: int,
     ingested_at: datetime,
     spool_dir: str | None = None,
+    claim_content: Callable[[str], Claim] | None = None,
 ) -> ValidationResult:
     """Stream ``source`` through the validator: valid rows to staged chunks, rejected rows to the
-    quarantine. Raises ``UnreadableFileError`` for a file that cannot be read at all."""
+    quarantine. Raises ``UnreadableFileError`` for a file that cannot be read at all.
+
+    ``claim_content`` is given the SHA-256 of the object's bytes once they are read; when it
+    does not acquire them, the rejected rows and the manifest are not written."""
     from booking_core.pipeline import RejectedRecord, rejected_row_dict, validate_stream
 
     file_id = source.file_id
+    digest = hashlib.sha256()
     stream = s3io.open_object(
-        s3, source.bucket, source.key, version_id=source.version_id, spool_dir=spool_dir
+        s3,
+        source.bucket,
+        source.key,
+        version_id=source.version_id,
+        spool_dir=spool_dir,
+        digest=digest,
     )
     with stream:
         compressed = _looks_compressed(stream)
@@ -159,6 +237,14 @@ def validate_object(
                 )
         chunk_keys = writer.close()
         summary = run.summary.model_dump(mode="json")
+        s3io.drain(stream)
+    checksum = digest.hexdigest()
+    manifest_key = f"{staging_prefix}{file_id}/manifest.json"
+    content_claim = claim_content(checksum) if claim_content is not None else None
+    if content_claim is not None and not content_claim.acquired:
+        return ValidationResult(
+            file_id, chunk_keys, manifest_key, None, summary, size, checksum, content_claim
+        )
     rejected_key = None
     if rejected_count:
         rejected_key = (
@@ -176,14 +262,17 @@ def validate_object(
             f"{summary['rejected']} rejected rows; {writer.records} and {rejected_count} "
             "were written"
         )
-    manifest_key = f"{staging_prefix}{file_id}/manifest.json"
     s3.put_object(
         Bucket=lake_bucket,
         Key=manifest_key,
-        Body=orjson.dumps({"chunk_keys": chunk_keys, "summary": summary}),
+        Body=orjson.dumps(
+            {"chunk_keys": chunk_keys, "summary": summary, "checksum_sha256": checksum}
+        ),
         ContentType="application/json",
     )
-    return ValidationResult(file_id, chunk_keys, manifest_key, rejected_key, summary, size)
+    return ValidationResult(
+        file_id, chunk_keys, manifest_key, rejected_key, summary, size, checksum, content_claim
+    )
 
 
 def _looks_compressed(stream: Any) -> bool:
