@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "uploads each FILE under incoming/, lets the ingest state machine run to its end with "
         "the real handlers, then exports the lake to DIR/lake/ (Parquet, partitioned as in AWS) "
         "and builds DIR/catalog.duckdb. Running again with the same files adds nothing; new "
-        "files append. A quarantined file is an outcome, not an error (exit 0).",
+        "files append. A quarantined file is an outcome, not an error (exit 0). One process "
+        "writes to DIR at a time: another run, watch or demo on it fails at once (or waits, "
+        "with --wait).",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="booking files (.csv, .gz, .zip)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
@@ -38,7 +40,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "2025-03-01); files without a date, or dated in the future, keep now. Offline only, "
         "to load history: in AWS, Firehose partitions by arrival time",
     )
+    add_wait_option(parser)
     parser.set_defaults(func=run)
+
+
+def add_wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another bookings process is writing to the output directory, wait for it "
+        "to end (default: fail at once, naming it)",
+    )
 
 
 def _seconds(value: float) -> str:
@@ -59,6 +71,19 @@ def describe_file(result: FileResult) -> list[str]:
     lines = [head]
     if result.error:
         lines.append(f"  reason: {result.error}")
+    if result.duplicate_of:
+        lines.append(f"  duplicate of: {result.duplicate_of}")
+    if result.supersedes:
+        lines.append(f"  replaces the previous version: {result.supersedes}")
+    if result.superseded_by:
+        lines.append(f"  superseded by a newer version: {result.superseded_by}")
+    if result.discarded_bookings or result.discarded_rejected:
+        lines.append(
+            f"  not committed: {result.discarded_bookings:,} delivered bookings and "
+            f"{result.discarded_rejected:,} rejected rows left out of the lake"
+        )
+    for warning in result.warnings:
+        lines.append(f"  warning: {warning}")
     for path in result.quarantined:
         lines.append(f"  quarantined copy: {path}")
     if result.states:
@@ -80,6 +105,8 @@ def describe_file(result: FileResult) -> list[str]:
 
 
 def print_summary(result: RunResult, stream: TextIO) -> None:
+    if result.recovered:
+        print(f"recovered from an interrupted run: {result.recovered}", file=stream)
     for item in result.files:
         for line in describe_file(item):
             print(line, file=stream)
@@ -110,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
             model=args.model,
             progress=progress,
             replay_dates=args.replay_dates,
+            wait=args.wait,
         )
     except (OfflineRunError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bookings.commands.run import add_wait_option
+
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", ".download")
 
 
@@ -38,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--timeout", type=float, metavar="S", help="stop after S seconds (for scripts and tests)"
     )
+    add_wait_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -108,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     out = sys.stdout
     try:
-        with OfflineSession(args.out, model=args.model, progress=progress) as session:
+        with OfflineSession(
+            args.out, model=args.model, progress=progress, wait=args.wait
+        ) as session:
             out = session.stdout
             progress.note(f"watching {folder} (Ctrl-C to stop); results in {args.out}")
             drop = DropFolder(folder)

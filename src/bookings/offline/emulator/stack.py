@@ -13,6 +13,7 @@ default, through the same substitutions the template passes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from typing import Any
 
 from bookings.offline.emulator.crawler import CRAWLER_POLL_FUNCTION, CrawlerEmulation
 from bookings.offline.emulator.environment import python_only_environ
+from bookings.offline.emulator.errors import HarnessError
 from bookings.offline.emulator.event_rules import (
     object_created_event,
     pattern_matches,
@@ -55,7 +57,9 @@ class EmulatedStack:
 
     ``overrides`` maps template parameter names or DefinitionSubstitutions keys to values
     (e.g. ``{"ChunkSize": 1000, "FlushWaitSeconds": 0}``); ``environment`` adds or replaces
-    environment variables of every function (e.g. ``MODEL_ENDPOINT_NAME``).
+    environment variables of every function (e.g. ``MODEL_ENDPOINT_NAME``);
+    ``function_timeouts`` replaces the template's ``Timeout`` of some functions (logical id to
+    seconds), so that a test can run a function past its timeout in seconds, not minutes.
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class EmulatedStack:
         stack_name: str = DEFAULT_STACK_NAME,
         crawler_polls_to_finish: int = 1,
         quiet: bool = True,
+        function_timeouts: Mapping[str, float] | None = None,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.root = self.template_path.parent
@@ -86,6 +91,12 @@ class EmulatedStack:
             stack_name=stack_name,
         )
         self.functions: dict[str, FunctionSpec] = read_functions(self.resolver, self.root)
+        for logical_id, seconds in (function_timeouts or {}).items():
+            if logical_id not in self.functions:
+                raise HarnessError(f"function_timeouts: no function {logical_id} in the template")
+            self.functions[logical_id] = dataclasses.replace(
+                self.functions[logical_id], timeout=float(seconds)
+            )
         self.crawler = CrawlerEmulation(
             self.client, account=account, region=region, polls_to_finish=crawler_polls_to_finish
         )
@@ -134,8 +145,12 @@ class EmulatedStack:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> EmulatedStack:
+        from booking_core.aws.clients import aws_client
         from moto import mock_aws
 
+        # The handlers' cached clients: those made before the invocation-deadline hook was
+        # installed lack it (botocore copies its built-in handlers when it makes a client).
+        aws_client.cache_clear()
         with contextlib.ExitStack() as running:
             running.enter_context(
                 python_only_environ(
