@@ -2,6 +2,8 @@
 -- committed files (committed_files: the latest version of each key) and the bookings posted to
 -- the HTTP API (committed per request, source_file 'api#...'), each booking_id once (Firehose
 -- delivers at least once; a file uploaded again after a failure delivers its rows again).
+-- Columns keep the Glue table's types (the offline lake stores row_number as a 64-bit integer,
+-- the table declares int; ingest_date is the table's string partition).
 WITH visible AS (
     SELECT
         b.*,
@@ -29,7 +31,7 @@ SELECT
     schema_version,
     booking_id,
     source_file,
-    row_number,
+    CAST(row_number AS integer) AS row_number,
     ingested_at,
     origin_airport,
     origin_city,

@@ -12,7 +12,7 @@ WITH visible AS (
 SELECT
     schema_version,
     source_file,
-    row_number,
+    CAST(row_number AS integer) AS row_number,
     raw,
     reason,
     reasons,

@@ -204,15 +204,23 @@ def test_crawl_problems_raise_alarms(template: dict[str, Any]) -> None:
     assert 'name="CrawlerGaveUp"' in handler
 
 
-def test_quicksight_dataset_columns_exist_in_the_bookings_table(template: dict[str, Any]) -> None:
+def test_quicksight_dataset_columns_exist_in_the_committed_bookings(
+    template: dict[str, Any],
+) -> None:
     quicksight_types = {"int": "INTEGER", "double": "DECIMAL", "string": "STRING"}
     quicksight_types |= {"timestamp": "DATETIME", "date": "DATETIME", "boolean": "BOOLEAN"}
+    # The dataset reads what users query (committed files, each booking once), not the table.
+    view = table_input(template, "committed_bookings")
+    glue_columns = {c["Name"]: c["Type"] for c in view["StorageDescriptor"]["Columns"]}
     table = table_input(template, "bookings")
-    glue_columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
-    glue_columns |= {k["Name"]: k["Type"] for k in table["PartitionKeys"]}
+    table_columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+    table_columns |= {k["Name"]: k["Type"] for k in table["PartitionKeys"]}
+    assert glue_columns == table_columns
     dataset = template["Resources"]["BookingsDataSet"]
     assert dataset["Condition"] == "QuickSightEnabled"
+    assert dataset["DependsOn"] == ["ViewCommittedBookings"]
     physical = dataset["Properties"]["PhysicalTableMap"]["bookings"]["RelationalTable"]
+    assert physical["Name"] == "committed_bookings"
     for column in physical["InputColumns"]:
         assert column["Name"] in glue_columns, column
         assert quicksight_types[glue_columns[column["Name"]]] == column["Type"], column

@@ -75,10 +75,12 @@ def resolve_function(functions: dict[str, Any], name: str) -> str:
 
 
 def _point_event_at_object(stack: Any, event: Any, local_file: Path) -> Any:
-    detail: dict[str, Any] = (event.get("detail") if isinstance(event, dict) else None) or {}
-    key = (detail.get("object") or {}).get("key")
-    if not key:
+    detail = event.get("detail") if isinstance(event, dict) else None
+    found = detail.get("object") if isinstance(detail, dict) else None
+    key = found.get("key") if isinstance(found, dict) else None
+    if not isinstance(key, str) or not key:
         raise ValueError("--object needs an S3 Object Created event (detail.object.key)")
+    assert isinstance(detail, dict)
     if not local_file.is_file():
         raise ValueError(f"{local_file}: no such file")
     stack.upload(local_file, key)
