@@ -58,8 +58,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
     from bookings.analytics.exports import format_table
 
     shown = [
-        {**{name: _cell(row.get(name)) for name in SHOWN[:-1]}, "note": _note(row)}
-        for row in rows
+        {**{name: _cell(row.get(name)) for name in SHOWN[:-1]}, "note": _note(row)} for row in rows
     ]
     columns = {name: [row[name] for row in shown] for name in SHOWN}
     return format_table(pa.table(columns), max_rows=len(shown) or 1)
