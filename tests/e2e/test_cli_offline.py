@@ -250,4 +250,9 @@ def test_seen_rows_admit_each_source_row_once() -> None:
     ]
     admitted = list(seen.admit(records))
     assert admitted == records[:3]
-    assert seen.skipped == 2
+    # Copies of rows this export took (a chunk delivered twice), not rows already stored.
+    assert (seen.repeated, seen.skipped) == (2, 0)
+    # A row an earlier run stored is skipped as such.
+    seen.stored("s3://raw/c.csv#3", 5)
+    assert list(seen.admit([{"source_file": "s3://raw/c.csv#3", "row_number": 5}])) == []
+    assert (seen.repeated, seen.skipped) == (2, 1)

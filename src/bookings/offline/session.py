@@ -258,8 +258,11 @@ class OfflineSession:
         wait: bool = False,
         function_timeouts: Mapping[str, float] | None = None,
         lock: OutputLock | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
+        # Variables added to every function's environment (e.g. QUICKSIGHT_DATASET_IDS).
+        self.environment = dict(environment or {})
         self.function_timeouts = dict(function_timeouts or {})
         # The output folder's writer lock: taken here, unless the caller holds it already.
         self._owns_lock = lock is None
@@ -308,7 +311,7 @@ class OfflineSession:
                 self._lock.release()
             raise
         # The template's log level: the functions' logs are kept in DIR/logs/functions.log.
-        environment = {"POWERTOOLS_LOG_LEVEL": "INFO"}
+        environment = {"POWERTOOLS_LOG_LEVEL": "INFO", **self.environment}
         # Before the model server's, the upload's and the state machine's threads start.
         limit_heap_arenas()
         try:
