@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,8 @@ def test_validate_stages_chunks_and_quarantines_rejected_rows(
 ) -> None:
     assert validated["duplicate"] is False
     assert validated["rows"] == validated["valid"] + validated["rejected"]
+    # The object's bytes, hashed as they streamed through the validator.
+    assert validated["checksum_sha256"] == hashlib.sha256(DIRTY.read_bytes()).hexdigest()
     assert validated["rejected"] > 0
     assert validated["booking_date"] == "2024-05-17"  # from the key
     assert validated["chunk_count"] == len(validated["chunk_keys"]) == -(-validated["valid"] // 400)

@@ -255,3 +255,63 @@ def test_one_invalid_booking_refuses_the_whole_request() -> None:
     response = answer.response()
     assert response["statusCode"] == 400
     assert json.loads(response["body"]) == answer.body
+
+
+# -- what the audit trail records ----------------------------------------------------------------
+
+
+def test_a_failed_crawl_or_a_crawler_that_gave_up_is_a_warning(request_: FinalizeRequest) -> None:
+    from booking_core.usecases.finalize import crawl_outcome
+
+    crawler = request_.crawler
+    assert crawl_outcome(crawler) == ("SUCCEEDED", [])
+    failed = crawler.model_copy(
+        update={"last_crawl_status": "FAILED", "last_crawl_error": "Access  denied\nto s3"}
+    )
+    status, warnings = crawl_outcome(failed)
+    assert status == "FAILED: Access denied to s3"
+    assert len(warnings) == 1
+    assert "last crawl FAILED (Access denied to s3)" in warnings[0]
+    gave_up = crawler.model_copy(update={"gave_up": True, "state": "RUNNING", "polls": 40})
+    status, warnings = crawl_outcome(gave_up)
+    assert status == "GAVE_UP after 40 polls (crawler RUNNING)"
+    assert "next crawl" in warnings[0]
+    receipts = receipts_for(request_.file, [5000] * 9 + [request_.file.valid - 45000])
+    summary = summarize(request_.model_copy(update={"crawler": failed}), receipts)
+    assert summary.crawler_status == "FAILED: Access denied to s3"
+    assert summary.warnings == crawl_outcome(failed)[1]
+
+
+def test_sequencers_pad_on_the_right_and_timestamps_are_milliseconds_in_utc() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from booking_core.audit import SEQUENCER_WIDTH, json_timestamp, padded_sequencer
+
+    assert padded_sequencer("0a3") == "0A3".ljust(SEQUENCER_WIDTH, "0")
+    assert padded_sequencer(None) == "0" * SEQUENCER_WIDTH
+    assert padded_sequencer("0A2F") < padded_sequencer("0A3") < padded_sequencer("0A31")
+    with pytest.raises(ValueError, match="longer than"):
+        padded_sequencer("F" * (SEQUENCER_WIDTH + 1))
+    paris = timezone(timedelta(hours=2))
+    stamp = datetime(2025, 3, 1, 12, 39, 51, 646_123, tzinfo=paris)
+    assert json_timestamp(stamp) == "2025-03-01T10:39:51.646Z"
+    assert json_timestamp(stamp.astimezone(UTC).replace(tzinfo=None)) == (
+        "2025-03-01T10:39:51.646Z"
+    )
+
+
+def test_score_has_the_time_left_minus_a_reserve_split_over_its_attempts() -> None:
+    from booking_core.usecases.chunks import SCORE_ATTEMPTS, ScoreDeadline
+
+    remaining = [300_000]
+    deadline = ScoreDeadline(lambda: remaining[0])
+    assert deadline.reserve_seconds == 10.0
+    assert deadline.read_timeout() == 60  # capped
+    remaining[0] = 31_000
+    assert deadline.budget() == 21.0
+    assert deadline.read_timeout() == 21 // SCORE_ATTEMPTS
+    short = ScoreDeadline(lambda: 4_000)  # a four-second function: a quarter is kept back
+    assert short.reserve_seconds == 1.0
+    assert short.read_timeout() == 1
+    remaining[0] = 10_500
+    assert deadline.budget() < 1  # no time left for another request
