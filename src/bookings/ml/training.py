@@ -89,15 +89,22 @@ class TrainingResult:
 
 
 def fit_calibration(y: np.ndarray, raw: np.ndarray) -> Calibration:
-    """Isotonic regression on out-of-fold predictions, stored as its breakpoints."""
+    """Isotonic regression on out-of-fold predictions, stored as breakpoints: the centre (mean raw
+    score) of each of its steps and the step's rate. Interpolating between the centres rather
+    than along the steps keeps distinct scores distinct, so the ranking (and the ROC AUC)
+    survives calibration but for the scores beyond the first and last centre."""
     isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
-    calibrated = isotonic.predict(raw)
-    return Calibration(
+    fitted = isotonic.predict(raw)
+    rates, step = np.unique(fitted, return_inverse=True)
+    centres = np.bincount(step, weights=raw) / np.bincount(step)
+    calibration = Calibration(
         method="isotonic",
-        x=[float(v) for v in isotonic.X_thresholds_],
-        y=[float(v) for v in isotonic.y_thresholds_],
-        threshold=best_f1_threshold(y, calibrated),
+        x=[float(v) for v in centres],
+        y=[float(v) for v in rates],
+        threshold=0.5,
     )
+    calibration.threshold = best_f1_threshold(y, calibration.apply(raw))
+    return calibration
 
 
 def _importance(booster: lightgbm.Booster, spec: FeatureSpec) -> list[dict[str, Any]]:
