@@ -224,7 +224,9 @@ def _member(archive: Path, name: str) -> bytes:
         return handle.read()
 
 
-def test_the_requirements_pin_lightgbm_like_the_project(built: tuple[Path, Path]) -> None:
+def test_the_requirements_pin_lightgbm_and_optuna_like_the_project(
+    built: tuple[Path, Path],
+) -> None:
     archive, _ = built
     requirements = _member(archive, "requirements.txt").decode().split()
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
@@ -233,6 +235,8 @@ def test_the_requirements_pin_lightgbm_like_the_project(built: tuple[Path, Path]
         for spec in pyproject["project"]["dependencies"]
     }
     assert f"lightgbm=={pins['lightgbm']}" in requirements
+    # the search of the settings runs in the training job too
+    assert f"optuna=={pins['optuna']}" in requirements
     for requirement in requirements:
         name, version = requirement.split("==")
         assert pins[name.lower()] == version
