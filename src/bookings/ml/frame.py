@@ -18,6 +18,7 @@ from booking_core.features import (
     OTHER_CODE,
     FeatureDefinition,
     FeatureSpec,
+    TargetEncoding,
     fit_spec_from_counts,
     to_number,
 )
@@ -69,14 +70,33 @@ def _categorical_column(column: pd.Series, vocabulary: list[str]) -> np.ndarray:
     return (codes.astype(np.int64) + 1).astype(np.float64)
 
 
+def _target_column(column: pd.Series, encoding: TargetEncoding) -> np.ndarray:
+    codes = pd.Categorical(_category_strings(column), categories=list(encoding.rates)).codes
+    # the same floats as TargetEncoding.rate: position 0 is "other", then the rates in order
+    table = np.array([encoding.other, *encoding.rates.values()], dtype=np.float64)
+    return table[codes.astype(np.int64) + 1]
+
+
+def _missing_value(spec: FeatureSpec, feature: FeatureDefinition) -> float:
+    if feature.kind == "numeric":
+        return np.nan
+    if feature.kind == "target":
+        return spec.target_encodings[feature.name].other
+    return float(OTHER_CODE)
+
+
 def encode_frame(spec: FeatureSpec, frame: pd.DataFrame) -> np.ndarray:
     """The model's input matrix for a frame of enriched bookings (rows in frame order)."""
     matrix = np.empty((len(frame), len(spec.features)), dtype=np.float64)
     for position, feature in enumerate(spec.features):
         if feature.source not in frame.columns:
-            matrix[:, position] = np.nan if feature.kind == "numeric" else float(OTHER_CODE)
+            matrix[:, position] = _missing_value(spec, feature)
         elif feature.kind == "numeric":
             matrix[:, position] = _numeric_column(frame[feature.source])
+        elif feature.kind == "target":
+            matrix[:, position] = _target_column(
+                frame[feature.source], spec.target_encodings[feature.name]
+            )
         else:
             matrix[:, position] = _categorical_column(
                 frame[feature.source], spec.vocabularies[feature.name]
