@@ -1,8 +1,9 @@
 """The fast JSON Lines path writes, byte for byte, what serialising ``enrich_row`` writes.
 
-``ProcessRun.write_jsonl`` assembles records from cached fragments; the reference is iterating
-the same run and writing ``dumps_line`` of each outcome (``enrich_row`` for valid rows). Every
-test runs both on the same bytes and compares the outputs, the parsed records and the summaries.
+``bookings.fastpath.writer.write_jsonl`` assembles records from cached fragments; the reference
+is iterating the same run and writing ``dumps_line`` of each outcome (``enrich_row`` for valid
+rows). Every test runs both on the same bytes and compares the outputs, the parsed records and
+the summaries.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from booking_core import blocks, enriched_json, reader
+from booking_core import reader
 from booking_core.jsonl import BackgroundWriter, dumps_line
 from booking_core.pipeline import process_stream
 from booking_core.schema import SOURCE_FIELDS, EnrichedBooking, FileSummary
@@ -22,6 +23,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support.badfiles import BadFile, corpus
 
+from bookings.fastpath import blocks, enriched_json
+from bookings.fastpath.writer import write_jsonl
 from bookings.generator import generate_rows, write_csv
 
 INGESTED_AT = datetime(2026, 11, 24, 8, 30, 15, 123456, tzinfo=UTC)
@@ -81,7 +84,7 @@ def outputs(
         ingested_at=INGESTED_AT,
     )
     enriched, rejected = io.BytesIO(), io.BytesIO()
-    fast.write_jsonl(enriched, rejected)
+    write_jsonl(fast, enriched, rejected)
     return expected, (enriched.getvalue(), rejected.getvalue(), fast.summary)
 
 

@@ -169,7 +169,8 @@ def booking_origin_fields(booking_origin: str) -> dict[str, str]:
 
 # An enriched record is made of member groups, each decided by a few source fields; a record
 # lists them in this order (``RECORD_GROUPS``), each source field followed by what it decides.
-# ``booking_core.enriched_json`` serialises each distinct group once and concatenates them.
+# The CLI's fast path (``bookings.fastpath.enriched_json``) serialises each distinct group once
+# and concatenates them.
 
 
 def provenance_members(

@@ -107,6 +107,7 @@ class MalformedRecord:
 
 # Bytes that CP1252 reads as letters and punctuation and Latin-1 as control characters.
 _C1_BYTES: Final = re.compile(b"[\x80-\x9f]")
+_UTF8: Final = ("utf-8", "utf-8-sig")
 
 
 def decoding_label(
@@ -125,16 +126,82 @@ def decoding_label(
     return f"{encoding}, cp1252 from byte {fallback_at}"
 
 
-class _Decoder:
+@dataclass(frozen=True, slots=True)
+class PartDecoding:
+    """What decoding one part of a file found (``DecodingState.decode_part``)."""
+
+    fallback_at: int | None  # the part's first byte that is not UTF-8 (a file offset)
+    non_ascii_utf8: bool  # read as UTF-8, holding more than ASCII
+    c1: bool  # read as CP1252, holding bytes 0x80-0x9F
+
+
+@dataclass
+class DecodingState:
+    """How a file is being decoded: its encoding and what the bytes read so far showed.
+
+    A UTF-8 file turns CP1252 at its first byte that is not UTF-8 (``fallback_at``). Parts of a
+    file may also be decoded on their own (``decode_part``, in several processes) and followed
+    in file order (``follow``), which tells whether the sequential reading would have read them
+    the same.
+    """
+
+    encoding: str
+    fallback_at: int | None = None
+    non_ascii_seen: bool = False
+    c1_seen: bool = False
+
+    @property
+    def label(self) -> str:
+        return decoding_label(self.encoding, self.fallback_at, self.non_ascii_seen, self.c1_seen)
+
+    def state(self) -> DecodingState:
+        """A copy of the state alone."""
+        return DecodingState(self.encoding, self.fallback_at, self.non_ascii_seen, self.c1_seen)
+
+    def adopt(self, state: DecodingState) -> None:
+        """Take the state reached by following the rest of the file's parts."""
+        self.fallback_at = state.fallback_at
+        self.non_ascii_seen = state.non_ascii_seen
+        self.c1_seen = state.c1_seen
+
+    def decode_part(self, data: bytes, offset: int) -> tuple[str, PartDecoding] | None:
+        """``data`` (whole lines of an 8-bit or UTF-8 file, from byte ``offset``) decoded as
+        reading on from this state decodes it, should nothing between here and there change
+        the decoding (``follow`` tells). None when only the sequential reading knows: UTF-8
+        letters, then bytes that are not UTF-8."""
+        if self.encoding not in _UTF8 or self.fallback_at is not None:
+            note_c1 = self.fallback_at is not None and not self.c1_seen
+            c1 = note_c1 and _C1_BYTES.search(data) is not None
+            return decode_cp1252(data), PartDecoding(None, False, c1)
+        try:
+            return data.decode("utf-8"), PartDecoding(None, not data.isascii(), False)
+        except UnicodeDecodeError as exc:
+            if not data[: exc.start].isascii():
+                return None
+            c1 = _C1_BYTES.search(data, exc.start) is not None
+            return decode_cp1252(data), PartDecoding(offset + exc.start, False, c1)
+
+    def follow(self, part: PartDecoding) -> bool:
+        """Take in the next part of the file; False when the sequential reading would have read
+        it otherwise (UTF-8 letters after the file turned CP1252)."""
+        if self.fallback_at is None:
+            self.non_ascii_seen = self.non_ascii_seen or part.non_ascii_utf8
+            if part.fallback_at is None:
+                return True
+            self.fallback_at = part.fallback_at
+        elif part.non_ascii_utf8:
+            return False
+        self.c1_seen = self.c1_seen or part.c1
+        return True
+
+
+class _Decoder(DecodingState):
     """Incremental decoding that never fails and reports what it actually did."""
 
     def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
+        super().__init__(encoding)
         self._offset = 0
-        self.fallback_at: int | None = None
-        self.non_ascii_seen = False
-        self.c1_seen = False
-        if encoding in ("utf-8", "utf-8-sig"):
+        if encoding in _UTF8:
             self._utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder(encoding)()
             self._other: codecs.IncrementalDecoder | None = None
         elif encoding in ("latin-1", "cp1252"):
@@ -143,10 +210,6 @@ class _Decoder:
         else:
             self._utf8 = None
             self._other = codecs.getincrementaldecoder(encoding)(errors="replace")
-
-    @property
-    def label(self) -> str:
-        return decoding_label(self.encoding, self.fallback_at, self.non_ascii_seen, self.c1_seen)
 
     def decode(self, data: bytes, final: bool = False) -> str:
         start = self._offset
@@ -159,22 +222,27 @@ class _Decoder:
                 # Bytes that are not UTF-8: the rest of the file is CP1252 (a re-saved
                 # Latin-1 file often starts with pure ASCII).
                 whole = pending + data
-                self.fallback_at = start - len(pending) + exc.start
                 self._utf8 = None
-                if not whole[: exc.start].isascii():
-                    self.non_ascii_seen = True
-                rest = whole[exc.start :]
-                self.c1_seen = _C1_BYTES.search(rest) is not None
-                head = whole[: exc.start].decode(self.encoding, errors="replace")
-                return head + decode_cp1252(rest)
-            if not self.non_ascii_seen and not data.isascii():
+                head, rest = whole[: exc.start], whole[exc.start :]
+                self.follow(
+                    PartDecoding(
+                        start - len(pending) + exc.start,
+                        not head.isascii(),
+                        _C1_BYTES.search(rest) is not None,
+                    )
+                )
+                return head.decode(self.encoding, errors="replace") + decode_cp1252(rest)
+            # The decoded text, not the bytes: a chunk may end in the first byte of what the
+            # next chunk shows is not UTF-8.
+            if not self.non_ascii_seen and not text.isascii():
                 self.non_ascii_seen = True
             return text
         if self._other is not None:
             return self._other.decode(data, final)
-        if self.fallback_at is not None and not self.c1_seen:
-            self.c1_seen = _C1_BYTES.search(data) is not None
-        return decode_cp1252(data)
+        decoded = self.decode_part(data, start)
+        assert decoded is not None  # 8-bit text: always decodable
+        self.follow(decoded[1])
+        return decoded[0]
 
 
 def _sniff_encoding(sample: bytes, at_end: bool) -> tuple[str, int]:
@@ -360,7 +428,7 @@ class BookingCsv:
         self._read_header(header, header_line)
 
     @property
-    def decoder(self) -> _Decoder:
+    def decoder(self) -> DecodingState:
         """How the file is being decoded (its state: a UTF-8 file may turn CP1252 later)."""
         return self._decoder
 
