@@ -145,10 +145,14 @@ def test_a_five_megabyte_field_is_rejected_with_a_bounded_raw_text() -> None:
     assert len(rejected[0].message) < 400
 
 
-def test_broken_quoting_is_rejected_and_reconciles() -> None:
+def test_broken_quoting_costs_its_own_row_only() -> None:
     outcomes, summary = _read(next(b for b in CORPUS if b.name == "broken_quote.csv").data)
     assert isinstance(outcomes[0], RejectedRecord)
-    assert summary.rows == summary.valid + summary.rejected >= 1
+    assert outcomes[0].reasons == ["row:unterminated_quote"]
+    assert outcomes[0].raw == ",".join(GOOD_ROWS[0]).replace("New Zealand", '"New Zealand')
+    reference = _values(_read(next(b for b in CORPUS if b.name == "latin1_crlf.csv").data)[0])
+    assert _values(outcomes[1:]) == reference[1:]
+    assert summary.rows == 5
 
 
 def test_repeated_header_and_blank_lines_keep_stable_row_numbers() -> None:

@@ -266,7 +266,7 @@ class ValidationRun:
                     break
                 except csv.Error as exc:
                     row_number += 1
-                    yield self._reject_malformed(row_number, reader.line_num, exc)  # type: ignore[attr-defined]
+                    yield self._reject_malformed(row_number, exc)
         finally:
             self.duplicate_keys_spilled = index.spilled
             index.close()
@@ -297,9 +297,9 @@ class ValidationRun:
             row_number, rejection.raw, rejection.reasons, rejection.message(self.name, row_number)
         )
 
-    def _reject_malformed(self, row_number: int, line_num: int, error: csv.Error) -> RejectedRecord:
-        """A record the csv module could not parse: rejected with its original line, counted."""
-        malformed = MalformedRecord(self._csv.raw_line(line_num), str(error))
+    def _reject_malformed(self, row_number: int, error: csv.Error) -> RejectedRecord:
+        """A record the reader could not read: rejected with its original line, counted."""
+        malformed = self._csv.malformed(error)
         outcome = self._check_slowly(row_number, malformed)
         assert isinstance(outcome, RejectedRecord)
         self.rejected += 1

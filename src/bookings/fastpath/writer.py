@@ -97,8 +97,7 @@ def _csv_blocks(
                     batch = []
             break
         except csv.Error as exc:
-            line = run.csv_file.raw_line(reader.line_num)  # type: ignore[attr-defined]
-            batch.append(MalformedRecord(line, str(exc)))
+            batch.append(run.csv_file.malformed(exc))
     if batch:
         yield encoder.encode_records(batch)
 
