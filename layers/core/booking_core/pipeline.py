@@ -34,6 +34,7 @@ from typing import IO, Any, BinaryIO, Protocol
 
 from booking_core.duplicates import DEFAULT_MEMORY_KEYS, DuplicateIndex
 from booking_core.errors import UnreadableFileError
+from booking_core.jsonl import firehose_timestamp
 from booking_core.reader import BookingCsv, MalformedRecord, is_blank, open_booking_csv
 from booking_core.records import RecordChecker, Rejection
 from booking_core.schema import OUTCOME_FIELD, SCHEMA_VERSION, FileSummary
@@ -344,7 +345,7 @@ def rejected_row_dict(
         "reason": record.reasons[0],
         "reasons": record.reasons,
         "message": record.message,
-        "rejected_at": rejected_at,
+        "rejected_at": firehose_timestamp(rejected_at),
     }
 
 
