@@ -97,6 +97,12 @@ test-fast: $(STAMP)/venv
 bench: $(STAMP)/venv
 	$(PY) -m benchmarks
 
+# The reader and the validator under hypothesis with the "fuzz" profile (tests/conftest.py):
+# thousands of inputs per test instead of make test's hundred.
+.PHONY: fuzz
+fuzz: $(STAMP)/venv
+	$(BIN)/pytest -n 2 --timeout 7200 --hypothesis-profile=fuzz tests/unit/test_fuzz.py
+
 lint: $(STAMP)/venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -77,7 +77,11 @@ def _unload_name() -> str:
 def _write_unload(records: list[dict[str, Any]], directory: Path, files: int) -> None:
     schema = _bookings_table_schema()
     rows = [
-        {**record, "ingest_date": record["ingested_at"].date().isoformat()}
+        {
+            **record,
+            "ingested_at": datetime.fromisoformat(record["ingested_at"]),
+            "ingest_date": record["ingested_at"][:10],
+        }
         for record in records
         if record.get("booking_complete") is not None and not record["is_duplicate"]
     ]

@@ -96,6 +96,13 @@ def _process(payload: bytes, source_file: str, ingested_at: datetime):
     )
 
 
+def _as_stored(record: dict[str, Any], stamp: str) -> dict[str, Any]:
+    """The record as the lake stores it: records carry their time stamp as text (the form
+    Firehose's Parquet conversion reads), the lake as a timestamp."""
+    value = record[stamp]
+    return {**record, stamp: datetime.fromisoformat(value) if isinstance(value, str) else value}
+
+
 def build_lake(
     root: Path,
     rows_per_file: int = 2_000,
@@ -126,9 +133,9 @@ def build_lake(
             )
             for kind, record in _process(path.read_bytes(), path.name, ingested_at):
                 if kind == "valid":
-                    built.bookings.append(record)
+                    built.bookings.append(_as_stored(record, "ingested_at"))
                     writer.add_bookings([record])
                 else:
-                    built.rejected.append(record)
+                    built.rejected.append(_as_stored(record, "rejected_at"))
                     writer.add_rejected([record])
     return built

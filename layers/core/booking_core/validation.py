@@ -8,7 +8,8 @@ values.
 
 Reason codes are ``field:rule`` with the rules ``missing``, ``not_integer``, ``not_number``,
 ``out_of_range``, ``not_allowed`` (categoricals), ``bad_format`` (route) and ``too_long``; and
-for whole records ``row:field_count``, ``row:repeated_header`` and ``row:malformed``.
+for whole records ``row:field_count``, ``row:repeated_header``, ``row:malformed`` and
+``row:unterminated_quote`` (``booking_core.reader``).
 
 Normalisations (applied to values, counted per ``field:kind`` for the rows delivered):
 
