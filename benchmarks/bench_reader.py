@@ -5,8 +5,8 @@
     (validation only);
 (c) this project: ``bookings validate FILE --out DIR`` (read + validate + enrich + JSON Lines
     output to files), in a child process started for the purpose; it shares a large file
-    between one process per core, two at most (``bookings.parallel``), and is also timed in one
-    process (``--workers 1``).
+    between one process per core, two at most (``bookings.fastpath.parallel``), and is also
+    timed in one process (``--workers 1``).
 
 The three run in ``REPEATS`` rounds, after one untimed round (so that the input file is in the
 page cache). A virtual machine's speed drifts over minutes (by a fifth here): the ratios are
@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import bench_file
-from bookings.parallel import default_workers
+from bookings.fastpath.parallel import default_workers
 
 DEFAULT_ROWS = 1_000_000
 SEED = 7

@@ -6,7 +6,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from support.paths import ROOT
+
+# ``make fuzz`` loads this profile: the fuzz tests (tests/unit/test_fuzz.py), which leave the
+# number of examples to the profile, then try many more inputs each than ``make test`` does.
+settings.register_profile(
+    "fuzz",
+    max_examples=5_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.fixture

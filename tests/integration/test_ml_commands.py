@@ -36,7 +36,10 @@ def trained(files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
         code = main(
-            ["train", "--data", str(files["train"]), "--out", str(out), "--json", "--no-tiers"]
+            [
+                *("train", "--data", str(files["train"]), "--out", str(out), "--json"),
+                *("--no-tiers", "--trials", "2", "--search-folds", "2", "--seed", "9"),
+            ]
         )
     assert code == 0
     return {"out": out, "metrics": json.loads(stdout.getvalue())}
@@ -57,6 +60,41 @@ def test_train_writes_the_artefacts_and_prints_the_metrics(trained: dict) -> Non
     assert (
         json.loads((out / "metrics.json").read_text())["model_version"] == metrics["model_version"]
     )
+
+
+def test_train_reports_its_search_and_the_plain_baseline(trained: dict) -> None:
+    metrics = trained["metrics"]
+    search = metrics["search"]
+    assert search["trials_completed"] == 2
+    assert search["seed"] == 9
+    assert metrics["hyperparameters"]["seed"] == 9
+    assert metrics["hyperparameters"]["search_folds"] == 2
+    assert 0.5 < metrics["baselines"]["plain_lightgbm_defaults_test"]["roc_auc"] < 1
+    card = (trained["out"] / "model_card.md").read_text()
+    assert "2 trials completed" in card
+    assert "plain LightGBM, defaults" in card
+
+
+def test_train_tests_on_a_file_given_apart(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            *("train", "--data", str(files["train"]), "--out", str(tmp_path), "--json"),
+            *("--no-tiers", "--trials", "1", "--search-folds", "2"),
+            *("--test-data", str(files["labelled"])),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    metrics = json.loads(captured.out)
+    data = metrics["data"]
+    # every labelled training row is trained on; the test rows are the other file's
+    labelled = data["rows_valid"] - data["excluded_without_outcome"] - data["excluded_duplicates"]
+    assert metrics["n_train"] == labelled
+    assert metrics["n_test"] == metrics["test"]["n"] < 1500
+    assert "test data: 1500 rows read" in captured.err
+    assert str(files["labelled"]) in (tmp_path / "model_card.md").read_text()
 
 
 def test_evaluate_reports_against_the_baselines(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -33,8 +34,9 @@ from support.paths import ROOT
 
 from bookings.cli import main as bookings_main
 from bookings.generator import generate_rows, write_csv
-from bookings.ml import inference
+from bookings.ml import inference, train_entry
 from bookings.ml.inference import load_model
+from bookings.ml.search import default_time_budget
 from bookings.offline.template import load_template
 
 pytestmark = pytest.mark.slow
@@ -75,7 +77,11 @@ def _unload_name() -> str:
 def _write_unload(records: list[dict[str, Any]], directory: Path, files: int) -> None:
     schema = _bookings_table_schema()
     rows = [
-        {**record, "ingest_date": record["ingested_at"].date().isoformat()}
+        {
+            **record,
+            "ingested_at": datetime.fromisoformat(record["ingested_at"]),
+            "ingest_date": record["ingested_at"][:10],
+        }
         for record in records
         if record.get("booking_complete") is not None and not record["is_duplicate"]
     ]
@@ -161,7 +167,14 @@ def training_run(tmp_path_factory: pytest.TempPathFactory, built: tuple[Path, Pa
     labelled = [r for r in records if not r["is_duplicate"]]
     _write_unload(labelled[:REPEATED_DELIVERIES], channel, files=1)
     exported += REPEATED_DELIVERIES
-    result = _run_entry(sourcedir, channel, tmp, "--compare_tiers", "false", "--seed", "7")
+    result = _run_entry(
+        sourcedir,
+        channel,
+        tmp,
+        *("--compare_tiers", "false", "--seed", "7"),
+        # a tiny search, and the job's time limit as the workflow passes it
+        *("--trials", "2", "--search_folds", "2", "--max_runtime_seconds", "3600"),
+    )
     return TrainingRun(
         sourcedir=sourcedir,
         archive=archive,
@@ -222,7 +235,9 @@ def _member(archive: Path, name: str) -> bytes:
         return handle.read()
 
 
-def test_the_requirements_pin_lightgbm_like_the_project(built: tuple[Path, Path]) -> None:
+def test_the_requirements_pin_lightgbm_and_optuna_like_the_project(
+    built: tuple[Path, Path],
+) -> None:
     archive, _ = built
     requirements = _member(archive, "requirements.txt").decode().split()
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
@@ -231,6 +246,8 @@ def test_the_requirements_pin_lightgbm_like_the_project(built: tuple[Path, Path]
         for spec in pyproject["project"]["dependencies"]
     }
     assert f"lightgbm=={pins['lightgbm']}" in requirements
+    # the search of the settings runs in the training job too
+    assert f"optuna=={pins['optuna']}" in requirements
     for requirement in requirements:
         name, version = requirement.split("==")
         assert pins[name.lower()] == version
@@ -315,6 +332,35 @@ def test_the_model_metadata_and_metrics_account_for_every_exported_row(
     assert data["n_train"] + data["n_test"] == data["rows_read"] - REPEATED_DELIVERIES
     assert metadata["hyperparameters"]["seed"] == 7
     assert metrics["tiers"] == []
+    search = metrics["search"]
+    assert search["max_trials"] == 2
+    assert search["folds"] == 2
+    assert search["trials_completed"] == 2
+    assert [t["trial"] for t in search["trials"]] == [0, 1]
+    assert search["chosen"] == search["trials"][search["best_trial"]]["settings"]
+    assert "search: 2 trials" in training_run.result.stdout
+
+
+def test_the_search_gets_its_share_of_the_jobs_time_limit() -> None:
+    asl = (ROOT / "statemachines" / "train_model.asl.json").read_text()
+    marked = re.sub(r"\$\{(\w+)\}", lambda m: "9999" if m[1] == "TrainingMaxSeconds" else "1", asl)
+    train = json.loads(marked)["States"]["Train"]["Parameters"]
+    # the job's own limit is what the entry point is told
+    assert train["StoppingCondition"]["MaxRuntimeInSeconds"] == 9999
+    assert train["HyperParameters"]["max_runtime_seconds"] == "9999"
+    template = load_template(ROOT / "template.yaml")
+    substitutions = template["Resources"]["TrainModelStateMachine"]["Properties"][
+        "DefinitionSubstitutions"
+    ]
+    limit = int(substitutions["TrainingMaxSeconds"])
+    args = train_entry.parse_arguments(["--max_runtime_seconds", str(limit)])
+    share = train_entry.SEARCH_SHARE_OF_RUNTIME * limit
+    # a huge export gets half the job's time; a 50,000-row file its usual two minutes
+    assert train_entry.search_budget(args, 10_000_000) == share
+    assert train_entry.search_budget(args, 40_000) == default_time_budget(40_000) < share
+    asked = train_entry.parse_arguments(["--time_budget", "5000", "--max_runtime_seconds", "600"])
+    assert train_entry.search_budget(asked, 40_000) == 300
+    assert train_entry.search_budget(train_entry.parse_arguments(["--time_budget", "30"]), 9) == 30
 
 
 def test_the_model_directory_archived_as_sagemaker_does_loads(

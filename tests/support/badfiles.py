@@ -275,7 +275,13 @@ def corpus() -> list[BadFile]:
         BadFile(
             "no_final_newline_lf.csv", csv_text(GOOD_ROWS, newline="\n").encode(), rows=5, valid=5
         ),
-        BadFile("broken_quote.csv", _latin1(broken_quote)),
+        BadFile(
+            "broken_quote.csv",
+            _latin1(broken_quote),
+            rows=5,
+            valid=4,
+            reasons={"row:unterminated_quote": 1},
+        ),
         BadFile("quoted_commas_newlines.csv", quoted.encode(), rows=2, valid=2),
         BadFile(
             "unquoted_comma.csv",

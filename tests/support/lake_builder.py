@@ -97,6 +97,13 @@ def _process(payload: bytes, source_file: str, ingested_at: datetime):
     )
 
 
+def _as_stored(record: dict[str, Any], stamp: str) -> dict[str, Any]:
+    """The record as the lake stores it: records carry their time stamp as text (the form
+    Firehose's Parquet conversion reads), the lake as a timestamp."""
+    value = record[stamp]
+    return {**record, stamp: datetime.fromisoformat(value) if isinstance(value, str) else value}
+
+
 def build_lake(
     root: Path,
     rows_per_file: int = 2_000,
@@ -128,11 +135,11 @@ def build_lake(
             valid = rejected = 0
             for kind, record in _process(path.read_bytes(), path.name, ingested_at):
                 if kind == "valid":
-                    built.bookings.append(record)
+                    built.bookings.append(_as_stored(record, "ingested_at"))
                     writer.add_bookings([record])
                     valid += 1
                 else:
-                    built.rejected.append(record)
+                    built.rejected.append(_as_stored(record, "rejected_at"))
                     writer.add_rejected([record])
                     rejected += 1
             writer.add_audit(

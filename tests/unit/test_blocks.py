@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from booking_core.blocks import BlockInfo, BlockSequencer, provenance_digits
-from booking_core.enriched_json import RecordFragments
 from booking_core.schema import SOURCE_FIELDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from bookings.fastpath.blocks import BlockInfo, BlockSequencer, provenance_digits
+from bookings.fastpath.enriched_json import RecordFragments
 
 
 def fragments() -> RecordFragments:

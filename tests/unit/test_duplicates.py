@@ -13,6 +13,7 @@ from booking_core.pipeline import ValidRow, process_stream, validate_stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bookings.fastpath.writer import write_jsonl
 from bookings.generator import generate_rows, write_csv
 
 INGESTED_AT = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
@@ -81,7 +82,7 @@ def _json_lines(data: bytes, memory_keys: int) -> tuple[bytes, bytes, object, in
         duplicate_memory_keys=memory_keys,
     )
     enriched, rejected = io.BytesIO(), io.BytesIO()
-    run.write_jsonl(enriched, rejected)
+    write_jsonl(run, enriched, rejected)
     spilled = run.validation.duplicate_keys_spilled
     return enriched.getvalue(), rejected.getvalue(), run.summary, spilled
 

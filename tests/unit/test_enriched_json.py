@@ -1,30 +1,29 @@
 """The fast JSON Lines path writes, byte for byte, what serialising ``enrich_row`` writes.
 
-``ProcessRun.write_jsonl`` assembles records from cached fragments; the reference is iterating
-the same run and writing ``dumps_line`` of each outcome (``enrich_row`` for valid rows). Every
-test runs both on the same bytes and compares the outputs, the parsed records and the summaries.
+``bookings.fastpath.writer.write_jsonl`` assembles records from cached fragments; the reference
+is iterating the same run and writing ``dumps_line`` of each outcome (``enrich_row`` for valid
+rows). Every test runs both on the same bytes and compares the outputs, the parsed records and
+the summaries.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
-import orjson
 import pytest
-from booking_core import blocks, enriched_json, reader
-from booking_core.jsonl import BackgroundWriter, dumps_line
-from booking_core.pipeline import process_stream
-from booking_core.schema import SOURCE_FIELDS, EnrichedBooking, FileSummary
+from booking_core import reader
+from booking_core.jsonl import BackgroundWriter
+from booking_core.schema import SOURCE_FIELDS, EnrichedBooking
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support.badfiles import BadFile, corpus
+from support.two_paths import assert_same, outputs
 
+from bookings.fastpath import blocks, enriched_json
 from bookings.generator import generate_rows, write_csv
-
-INGESTED_AT = datetime(2026, 11, 24, 8, 30, 15, 123456, tzinfo=UTC)
 
 # Cells of every kind the fast path must treat like the reference: valid as written, valid
 # after a normalisation, invalid, and texts that JSON must escape.
@@ -57,46 +56,6 @@ CELL_CHOICES: dict[str, list[str]] = {
     "flight_duration": ["5.52", "8.83", "4.67", "9.5", "9.50", "5", "0.1", "nan", "inf"],
     "booking_complete": ["0", "1", "", "true"],
 }
-
-
-def outputs(
-    data: bytes, *, source_file: str, booking_date: date | None
-) -> tuple[tuple[bytes, bytes, FileSummary], tuple[bytes, bytes, FileSummary]]:
-    """(enriched, rejected, summary) the reference way and the fast way."""
-    reference = process_stream(
-        io.BytesIO(data),
-        source_file=source_file,
-        booking_date=booking_date,
-        ingested_at=INGESTED_AT,
-    )
-    enriched, rejected = io.BytesIO(), io.BytesIO()
-    for kind, record in reference:
-        (enriched if kind == "valid" else rejected).write(dumps_line(record))
-    expected = (enriched.getvalue(), rejected.getvalue(), reference.summary)
-
-    fast = process_stream(
-        io.BytesIO(data),
-        source_file=source_file,
-        booking_date=booking_date,
-        ingested_at=INGESTED_AT,
-    )
-    enriched, rejected = io.BytesIO(), io.BytesIO()
-    fast.write_jsonl(enriched, rejected)
-    return expected, (enriched.getvalue(), rejected.getvalue(), fast.summary)
-
-
-def assert_same(
-    expected: tuple[bytes, bytes, FileSummary], got: tuple[bytes, bytes, FileSummary]
-) -> None:
-    expected_lines = expected[0].splitlines()
-    got_lines = got[0].splitlines()
-    assert len(got_lines) == len(expected_lines) == expected[2].valid
-    for want, have in zip(expected_lines, got_lines, strict=True):
-        assert orjson.loads(have) == orjson.loads(want)
-    assert got[0] == expected[0]
-    assert got[1] == expected[1]
-    assert got[2] == expected[2]
-    assert got[2].rows == got[2].valid + got[2].rejected
 
 
 def quirky_csv(rows: list[list[str]], header: list[str], delimiter: str = ",") -> str:

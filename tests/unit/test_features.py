@@ -9,9 +9,12 @@ import pytest
 from booking_core.features import (
     FEATURE_DEFINITIONS,
     OTHER_CODE,
+    TARGET_SUFFIX,
     FeatureSpec,
+    TargetEncoding,
     build_vocabulary,
     fit_spec,
+    target_feature,
     tiers_up_to,
     to_number,
 )
@@ -100,3 +103,54 @@ def test_a_spec_of_another_major_version_is_refused() -> None:
     data["spec_version"] = "2.0.0"
     with pytest.raises(ValueError, match="not readable"):
         FeatureSpec.from_dict(data)
+
+
+def _target_spec() -> FeatureSpec:
+    base = next(f for f in FEATURE_DEFINITIONS if f.name == "route")
+    twin = target_feature(base)
+    encoding = TargetEncoding(rates={"KULMEL": 0.31, "PENTPE": 0.12}, other=0.15, smoothing=20.0)
+    return FeatureSpec(
+        features=[base, twin],
+        vocabularies={"route": ["KULMEL"]},
+        target_encodings={twin.name: encoding},
+    )
+
+
+def test_target_encoded_features_read_the_rate_of_their_category() -> None:
+    spec = _target_spec()
+    assert spec.feature_names == ["route", "route" + TARGET_SUFFIX]
+    assert spec.encode_record({"route": "KULMEL"}) == [1.0, 0.31]
+    assert spec.encode_record({"route": "PENTPE"}) == [0.0, 0.12]
+    # rare in training, unseen or missing: the rate of "other"
+    assert spec.encode_record({"route": "AKLDEL"}) == [0.0, 0.15]
+    assert spec.encode_record({}) == [0.0, 0.15]
+
+
+def test_a_target_encoded_spec_survives_a_json_round_trip() -> None:
+    spec = _target_spec()
+    text = json.dumps(spec.to_dict())
+    restored = FeatureSpec.from_dict(json.loads(text))
+    assert restored.target_encodings == spec.target_encodings
+    assert restored.to_dict() == spec.to_dict()
+    for route in ("KULMEL", "PENTPE", "AKLDEL", None):
+        assert restored.encode_record({"route": route}) == spec.encode_record({"route": route})
+    # restricting by tier keeps the encodings of the features kept
+    assert spec.restricted_to(("Basic", "Pro")).target_encodings == spec.target_encodings
+    assert spec.restricted_to(("Basic",)).target_encodings == {}
+
+
+def test_a_spec_of_the_previous_minor_version_still_reads() -> None:
+    data = _spec([{"route": "KULMEL"}] * 3).to_dict()
+    data["spec_version"] = "1.0.0"
+    restored = FeatureSpec.from_dict(data)
+    assert restored.encode_record({"route": "KULMEL"}) == _spec(
+        [{"route": "KULMEL"}] * 3
+    ).encode_record({"route": "KULMEL"})
+
+
+def test_a_target_feature_needs_its_encoding() -> None:
+    spec = _target_spec()
+    with pytest.raises(ValueError, match="no target encoding for: route_completion_rate"):
+        FeatureSpec(features=spec.features, vocabularies=spec.vocabularies)
+    with pytest.raises(ValueError, match="not categorical"):
+        target_feature(next(f for f in FEATURE_DEFINITIONS if f.kind == "numeric"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import brier_score_loss, roc_auc_score
 from support.ml_helpers import enriched_bookings, train_small_model
 
 import bookings.ml.inference as inference_module
@@ -55,10 +56,25 @@ def test_calibration_is_monotone_and_the_threshold_is_a_probability(trained) -> 
     result, _ = trained
     calibration = result.calibration
     assert calibration.method == "isotonic"
-    assert np.all(np.diff(calibration.y) >= 0)
+    # interpolated between the centres of the isotonic steps: strictly increasing between them
+    assert np.all(np.diff(calibration.x) > 0)
+    assert np.all(np.diff(calibration.y) > 0)
     assert 0 < calibration.threshold < 1
     raw = np.linspace(0, 1, 101)
     assert np.all(np.diff(calibration.apply(raw)) >= 0)
+    inside = np.linspace(calibration.x[0], calibration.x[-1], 50)[1:-1]
+    assert np.all(np.diff(calibration.apply(inside)) > 0)
+
+
+def test_calibration_keeps_the_ranking_of_the_scores(trained) -> None:
+    result, _ = trained
+    fresh = records_to_frame(enriched_bookings(2000, seed=78))
+    y = fresh["booking_complete"].to_numpy()
+    raw = result.booster.predict(encode_frame(result.spec, fresh))
+    calibrated = result.calibration.apply(raw)
+    assert roc_auc_score(y, calibrated) == pytest.approx(roc_auc_score(y, raw), abs=1e-3)
+    # and it moves the probabilities towards the observed rate where the booster is off
+    assert brier_score_loss(y, calibrated) < brier_score_loss(y, raw) + 1e-3
 
 
 def test_the_package_has_the_sagemaker_layout(trained) -> None:

@@ -1,7 +1,7 @@
 """A large file shared between processes gives exactly what one process gives.
 
-``bookings.parallel.write_in_parallel`` is run with tiny blocks (so that small files span many
-blocks and every worker gets several) and compared, byte for byte, with the single-process
+``bookings.fastpath.parallel.write_in_parallel`` is run with tiny blocks (so that small files
+span many blocks and every worker gets several) and compared, byte for byte, with the single-process
 path on files with every quirk: late non-ASCII bytes, rejected and normalised rows, blank lines,
 duplicates across blocks, BOMs, other delimiters. Files that only the single-process path can
 read (a quote, UTF-8 letters after CP1252 bytes) stop the workers, and the command still writes
@@ -26,8 +26,9 @@ from booking_core.pipeline import process_stream
 from booking_core.schema import SOURCE_FIELDS, FileSummary
 from support.badfiles import csv_text
 
-from bookings import parallel
 from bookings.commands import validate
+from bookings.fastpath import parallel
+from bookings.fastpath.writer import write_jsonl
 from bookings.generator import generate_rows, write_csv
 
 INGESTED_AT = datetime(2026, 11, 30, 7, 15, 0, 250000, tzinfo=UTC)
@@ -55,7 +56,7 @@ def one_process(path: Path, **options: Any) -> Outputs:
             **options,
         )
         enriched, rejected = io.BytesIO(), io.BytesIO()
-        run.write_jsonl(enriched, rejected)
+        write_jsonl(run, enriched, rejected)
     return enriched.getvalue(), rejected.getvalue(), run.summary
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any, Final, Protocol
 
 from booking_core import geo
+from booking_core.jsonl import firehose_timestamp
 from booking_core.schema import (
     MAX_LENGTH_OF_STAY_DAYS,
     MAX_PURCHASE_LEAD_DAYS,
@@ -169,7 +170,8 @@ def booking_origin_fields(booking_origin: str) -> dict[str, str]:
 
 # An enriched record is made of member groups, each decided by a few source fields; a record
 # lists them in this order (``RECORD_GROUPS``), each source field followed by what it decides.
-# ``booking_core.enriched_json`` serialises each distinct group once and concatenates them.
+# The CLI's fast path (``bookings.fastpath.enriched_json``) serialises each distinct group once
+# and concatenates them.
 
 
 def provenance_members(
@@ -180,7 +182,7 @@ def provenance_members(
         "row_number": row_number,
         "is_duplicate": is_duplicate,
         "source_file": source_file,
-        "ingested_at": ingested_at,
+        "ingested_at": firehose_timestamp(ingested_at),
         "schema_version": SCHEMA_VERSION,
     }
 

@@ -12,6 +12,11 @@ Encoding rules:
   become NaN (the boosting library routes missing values on its own).
 - categorical features: the 1-based position of ``str(value)`` in the vocabulary learned from the
   training data; 0 stands for "other": rare in training, unseen, or missing.
+- target-encoded features (``kind == "target"``): the smoothed completion rate of the category in
+  the training data, ``(completions + m * prior) / (bookings + m)``; categories rare in training,
+  unseen or missing share the rate of the "other" group. The trainer chooses, by
+  cross-validation, whether a high-cardinality category (route, country, airport) is a native
+  categorical, a target-encoded number, or both.
 """
 
 from __future__ import annotations
@@ -24,13 +29,15 @@ from typing import Any, Final, Literal
 
 from booking_core.schema import FIELD_TIERS, SCHEMA_VERSION, TIERS
 
-FEATURE_SPEC_VERSION: Final = "1.0.0"
+# 1.1: target-encoded features (readers of 1.0 refuse them by their unknown kind).
+FEATURE_SPEC_VERSION: Final = "1.1.0"
 OTHER_CODE: Final = 0
 # A category seen fewer times than this in the training data falls into "other": rare values
 # carry too little evidence and would let the trees memorise single bookings.
 DEFAULT_MIN_CATEGORY_COUNT: Final = 20
 
-FeatureKind = Literal["numeric", "categorical"]
+FeatureKind = Literal["numeric", "categorical", "target"]
+FEATURE_KINDS: Final = ("numeric", "categorical", "target")
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,56 @@ FEATURE_DEFINITIONS: Final[tuple[FeatureDefinition, ...]] = (
 )
 
 
+# The features that are the reference file's 13 input columns as they are, plus the route's two
+# airports: what a plain model on the source columns sees.
+SOURCE_FEATURE_NAMES: Final = frozenset(
+    {
+        "num_passengers",
+        "sales_channel",
+        "trip_type",
+        "purchase_lead",
+        "length_of_stay",
+        "flight_hour",
+        "flight_day",
+        "route",
+        "origin_airport",
+        "destination_airport",
+        "booking_origin",
+        "wants_extra_baggage",
+        "wants_preferred_seat",
+        "wants_in_flight_meals",
+        "flight_duration",
+    }
+)
+TARGET_SUFFIX: Final = "_completion_rate"
+
+
+def target_feature(categorical: FeatureDefinition) -> FeatureDefinition:
+    """The target-encoded twin of a categorical feature (same source field, same tier)."""
+    if categorical.kind != "categorical":
+        raise ValueError(f"{categorical.name} is not categorical")
+    return FeatureDefinition(
+        name=categorical.name + TARGET_SUFFIX,
+        kind="target",
+        source=categorical.source,
+        tier=categorical.tier,
+        description=f"smoothed completion rate in training of: {categorical.description}",
+    )
+
+
+@dataclass(frozen=True)
+class TargetEncoding:
+    """The completion rate of each category kept, and of "other" (rare, unseen or missing)."""
+
+    rates: dict[str, float]
+    other: float
+    smoothing: float
+
+    def rate(self, value: Any) -> float:
+        key = category_key(value)
+        return self.other if key is None else self.rates.get(key, self.other)
+
+
 def tiers_up_to(tier: str) -> tuple[str, ...]:
     """The cumulative tiers: ``tiers_up_to("Pro") == ("Basic", "Pro")``."""
     if tier not in TIERS:
@@ -165,6 +222,7 @@ class FeatureSpec:
     features: list[FeatureDefinition]
     vocabularies: dict[str, list[str]]
     min_category_count: int = DEFAULT_MIN_CATEGORY_COUNT
+    target_encodings: dict[str, TargetEncoding] = field(default_factory=dict)
     spec_version: str = FEATURE_SPEC_VERSION
     schema_version: str = SCHEMA_VERSION
     _lookups: dict[str, dict[str, int]] = field(default_factory=dict, repr=False, compare=False)
@@ -181,6 +239,13 @@ class FeatureSpec:
         ]
         if missing:
             raise ValueError("feature spec has no vocabulary for: " + ", ".join(missing))
+        unencoded = [
+            f.name
+            for f in self.features
+            if f.kind == "target" and f.name not in self.target_encodings
+        ]
+        if unencoded:
+            raise ValueError("feature spec has no target encoding for: " + ", ".join(unencoded))
 
     @property
     def feature_names(self) -> list[str]:
@@ -196,13 +261,21 @@ class FeatureSpec:
 
     def restricted_to(self, tiers: Sequence[str]) -> FeatureSpec:
         """The same spec limited to the features of the given tiers."""
-        features = [f for f in self.features if f.tier in tiers]
+        return self.selected([f.name for f in self.features if f.tier in tiers])
+
+    def selected(self, names: Iterable[str]) -> FeatureSpec:
+        """The same spec limited to the named features (in the spec's order)."""
+        wanted = set(names)
+        features = [f for f in self.features if f.name in wanted]
         return FeatureSpec(
             features=features,
             vocabularies={
                 f.name: self.vocabularies[f.name] for f in features if f.kind == "categorical"
             },
             min_category_count=self.min_category_count,
+            target_encodings={
+                f.name: self.target_encodings[f.name] for f in features if f.kind == "target"
+            },
             spec_version=self.spec_version,
             schema_version=self.schema_version,
         )
@@ -214,6 +287,8 @@ class FeatureSpec:
             value = record.get(feature.source)
             if feature.kind == "numeric":
                 row.append(to_number(value))
+            elif feature.kind == "target":
+                row.append(self.target_encodings[feature.name].rate(value))
             else:
                 key = category_key(value)
                 code = (
@@ -224,6 +299,18 @@ class FeatureSpec:
 
     def encode_records(self, records: Iterable[Mapping[str, Any]]) -> list[list[float]]:
         return [self.encode_record(record) for record in records]
+
+    def _kind_fields(self, feature: FeatureDefinition) -> dict[str, Any]:
+        if feature.kind == "categorical":
+            return {"vocabulary": self.vocabularies[feature.name]}
+        if feature.kind == "target":
+            encoding = self.target_encodings[feature.name]
+            return {
+                "smoothing": encoding.smoothing,
+                "other_rate": encoding.other,
+                "rates": encoding.rates,
+            }
+        return {}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -237,9 +324,7 @@ class FeatureSpec:
                     "source": f.source,
                     "tier": f.tier,
                     "description": f.description,
-                    **(
-                        {"vocabulary": self.vocabularies[f.name]} if f.kind == "categorical" else {}
-                    ),
+                    **self._kind_fields(f),
                 }
                 for f in self.features
             ],
@@ -255,9 +340,10 @@ class FeatureSpec:
             )
         features: list[FeatureDefinition] = []
         vocabularies: dict[str, list[str]] = {}
+        target_encodings: dict[str, TargetEncoding] = {}
         for item in data["features"]:
             kind = item["kind"]
-            if kind not in ("numeric", "categorical"):
+            if kind not in FEATURE_KINDS:
                 raise ValueError(f"feature {item['name']!r} has unknown kind {kind!r}")
             features.append(
                 FeatureDefinition(
@@ -270,9 +356,16 @@ class FeatureSpec:
             )
             if kind == "categorical":
                 vocabularies[str(item["name"])] = [str(v) for v in item["vocabulary"]]
+            elif kind == "target":
+                target_encodings[str(item["name"])] = TargetEncoding(
+                    rates={str(k): float(v) for k, v in item["rates"].items()},
+                    other=float(item["other_rate"]),
+                    smoothing=float(item["smoothing"]),
+                )
         return cls(
             features=features,
             vocabularies=vocabularies,
+            target_encodings=target_encodings,
             min_category_count=int(data.get("min_category_count", DEFAULT_MIN_CATEGORY_COUNT)),
             spec_version=spec_version,
             schema_version=str(data.get("schema_version", SCHEMA_VERSION)),

@@ -1,10 +1,16 @@
-"""JSON Lines output (what Firehose takes): one object per line, dates and times in ISO 8601."""
+"""JSON Lines output (what Firehose takes): one object per line.
+
+Dates are ``yyyy-MM-dd``; the records' timestamps are text in the one form that both Firehose's
+Parquet conversion and ISO 8601 readers take (``firehose_timestamp``).
+"""
 
 from __future__ import annotations
 
 import queue
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -18,6 +24,28 @@ class BinaryWriter(Protocol):
     """Anything with a binary ``write``: a file, a buffer, a ``BackgroundWriter``."""
 
     def write(self, data: bytes, /) -> object: ...
+
+
+# The delivery stream converts records to Parquet with the OpenX JSON SerDe (its Deserializer in
+# template.yaml). Firehose's developer guide ("Convert input data format", choosing the JSON
+# deserializer) lists the time stamps that SerDe reads: "yyyy-MM-dd'T'HH:mm:ss[.S]'Z', where
+# the fraction can have up to 9 digits - For example, 2017-02-07T15:13:01.39256Z";
+# "yyyy-[M]M-[d]d HH:mm:ss[.S]"; epoch seconds, epoch milliseconds and floating point epoch
+# seconds. An offset ("+00:00", what ``datetime.isoformat`` and orjson write) is not among them:
+# such a record goes to the stream's error prefix, not to the lake.
+@lru_cache(maxsize=64)
+def firehose_timestamp(moment: datetime) -> str:
+    """``moment`` in UTC as ``yyyy-MM-ddTHH:mm:ss.ffffffZ`` (the first form above).
+
+    Raises ValueError for a datetime without a time zone: its instant is unknown.
+    """
+    if moment.utcoffset() is None:
+        raise ValueError(f"a timestamp needs a time zone: {moment.isoformat()}")
+    utc = moment.astimezone(UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}Z"
+    )
 
 
 def _default(value: Any) -> Any:

@@ -9,9 +9,12 @@ Stages, so that the Validate and Enrich Lambdas can run them separately:
   ``FileSummary`` (rows == valid + rejected). A file that cannot be read at all raises
   ``booking_core.errors.UnreadableFileError`` (a one-line message naming the file and the problem).
 - ``enrich_row(valid_row_dict, context)`` (booking_core.enrichment) -> enriched record dict.
-- ``process_stream(...)``: both, for the CLI and the benchmark; iterate it for record dicts, or
-  call ``.write_jsonl(enriched, rejected)`` for the same records as JSON Lines bytes, made from
-  pre-serialised pieces, a block of lines at a time (``booking_core.blocks``).
+- ``process_stream(...)``: both, for the CLI, the model's training data and the benchmark;
+  iterate it for record dicts.
+
+This row path is the reference. The CLI's ``bookings validate --out`` writes the same records
+as JSON Lines, byte for byte, a block of lines at a time (``bookings.fastpath``, which never
+ships to a Lambda); it reads a run through ``start_reading`` and ``take_counts``.
 
 Exact duplicates within a file are flagged (``is_duplicate`` on the second and later copies),
 never dropped: the pipeline keeps a 64-bit hash of each valid normalised row
@@ -22,20 +25,16 @@ in a temporary SQLite table on disk, so that memory stays bounded whatever the f
 from __future__ import annotations
 
 import csv
-import gc
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from operator import itemgetter
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Protocol
 
-from booking_core.blocks import CSV_BLOCK_ROWS, BlockEncoder, BlockSequencer, EncodedBlock
 from booking_core.duplicates import DEFAULT_MEMORY_KEYS, DuplicateIndex
-from booking_core.enriched_json import RecordFragments
 from booking_core.errors import UnreadableFileError
-from booking_core.jsonl import BinaryWriter, dumps_line
+from booking_core.jsonl import firehose_timestamp
 from booking_core.reader import BookingCsv, MalformedRecord, is_blank, open_booking_csv
 from booking_core.records import RecordChecker, Rejection
 from booking_core.schema import OUTCOME_FIELD, SCHEMA_VERSION, FileSummary
@@ -60,6 +59,27 @@ class RejectedRecord:
     @property
     def reason(self) -> str:
         return self.reasons[0]
+
+
+class RunCounts(Protocol):
+    """A whole file's counts, as a reader of a run other than iterating it keeps them."""
+
+    @property
+    def rows(self) -> int: ...
+    @property
+    def valid(self) -> int: ...
+    @property
+    def rejected(self) -> int: ...
+    @property
+    def duplicates(self) -> int: ...
+    @property
+    def blank(self) -> int: ...
+    @property
+    def duplicate_keys_spilled(self) -> int: ...
+    @property
+    def reasons(self) -> Counter[str]: ...
+    @property
+    def normalisations(self) -> Counter[str]: ...
 
 
 class ValidationRun:
@@ -167,7 +187,8 @@ class ValidationRun:
         self._iterated = True
         return self._outcomes()
 
-    def _outcomes(self) -> Iterator[ValidRow | RejectedRecord]:
+    # One loop over every row, its branches the outcomes a row can have: one function on purpose.
+    def _outcomes(self) -> Iterator[ValidRow | RejectedRecord]:  # noqa: C901
         # The hot path: a row whose every cell is a value already seen as valid costs one
         # dictionary look-up per cell; anything else goes to ``_check_slowly``.
         csv_file = self._csv
@@ -247,7 +268,7 @@ class ValidationRun:
                     break
                 except csv.Error as exc:
                     row_number += 1
-                    yield self._reject_malformed(row_number, reader.line_num, exc)  # type: ignore[attr-defined]
+                    yield self._reject_malformed(row_number, exc)
         finally:
             self.duplicate_keys_spilled = index.spilled
             index.close()
@@ -256,82 +277,21 @@ class ValidationRun:
             csv_file.close()
         self._finished = True
 
-    def write_json_lines(
-        self,
-        fragments: RecordFragments,
-        write_enriched: Callable[[bytes], object],
-        on_rejected: Callable[[RejectedRecord], object],
-    ) -> None:
-        """Validate and enrich every row, writing enriched records as JSON Lines in blocks.
-
-        The same outcomes as iterating the run and serialising ``enrich_row`` of each valid row
-        (byte for byte), a block of lines at a time (``booking_core.blocks``). Rejected rows go
-        to ``on_rejected`` in input order. Iterates the run (once, like ``__iter__``).
-        """
+    def start_reading(self) -> None:
+        """Mark the run as read by something other than iterating it (it is read once); that
+        reader then ends with ``take_counts``."""
         if self._iterated:
             raise RuntimeError("a ValidationRun can be iterated once")
         self._iterated = True
-        encoder = BlockEncoder(self._csv, fragments, self._records)
-        sequencer = BlockSequencer(fragments, duplicate_memory_keys=self._duplicate_memory_keys)
-        try:
-            with garbage_collection_paused():
-                self._write_blocks(encoder, sequencer, write_enriched, on_rejected)
-            self.take_counts(sequencer)
-        finally:
-            sequencer.close()
-            self._csv.close()
 
-    def _write_blocks(
-        self,
-        encoder: BlockEncoder,
-        sequencer: BlockSequencer,
-        write_enriched: Callable[[bytes], object],
-        on_rejected: Callable[[RejectedRecord], object],
-    ) -> None:
-        for block in self._encoded_blocks(encoder):
-            info = block.info
-            placement = sequencer.place(info)
-            for position, rejection in info.rejected:
-                on_rejected(self.rejected_record(placement.first_row + position, rejection))
-            if info.keys:
-                write_enriched(block.finish(placement.first_row, placement.duplicates))
-
-    def _encoded_blocks(self, encoder: BlockEncoder) -> Iterator[EncodedBlock]:
-        csv_file = self._csv
-        for text in csv_file.text_blocks():
-            block = encoder.encode(text)
-            if block is None:
-                # A double quote: a quoted field may hold a line break, the csv module reads on.
-                yield from self._csv_blocks(encoder, csv_file.csv_reader_from(text))
-                return
-            yield block
-
-    def _csv_blocks(
-        self, encoder: BlockEncoder, reader: Iterator[list[str]]
-    ) -> Iterator[EncodedBlock]:
-        batch: list[list[str] | MalformedRecord] = []
-        while True:
-            try:
-                for cells in reader:
-                    batch.append(cells)
-                    if len(batch) >= CSV_BLOCK_ROWS:
-                        yield encoder.encode_records(batch)
-                        batch = []
-                break
-            except csv.Error as exc:
-                line = self._csv.raw_line(reader.line_num)  # type: ignore[attr-defined]
-                batch.append(MalformedRecord(line, str(exc)))
-        if batch:
-            yield encoder.encode_records(batch)
-
-    def take_counts(self, sequencer: BlockSequencer) -> None:
-        """Finish the run with the counts of the sequencer that placed all its blocks."""
-        self.rows, self.valid = sequencer.rows, sequencer.valid
-        self.rejected, self.duplicates = sequencer.rejected, sequencer.duplicates
-        self.reasons.update(sequencer.reasons)
-        self.normalisations.update(sequencer.normalisations)
-        self.duplicate_keys_spilled = sequencer.index.spilled
-        self._csv.blank_lines += sequencer.blank
+    def take_counts(self, counts: RunCounts) -> None:
+        """Finish the run with the counts of every row of the file, read another way."""
+        self.rows, self.valid = counts.rows, counts.valid
+        self.rejected, self.duplicates = counts.rejected, counts.duplicates
+        self.reasons.update(counts.reasons)
+        self.normalisations.update(counts.normalisations)
+        self.duplicate_keys_spilled = counts.duplicate_keys_spilled
+        self._csv.blank_lines += counts.blank
         self._iterated = self._finished = True
 
     def rejected_record(self, row_number: int, rejection: Rejection) -> RejectedRecord:
@@ -339,9 +299,9 @@ class ValidationRun:
             row_number, rejection.raw, rejection.reasons, rejection.message(self.name, row_number)
         )
 
-    def _reject_malformed(self, row_number: int, line_num: int, error: csv.Error) -> RejectedRecord:
-        """A record the csv module could not parse: rejected with its original line, counted."""
-        malformed = MalformedRecord(self._csv.raw_line(line_num), str(error))
+    def _reject_malformed(self, row_number: int, error: csv.Error) -> RejectedRecord:
+        """A record the reader could not read: rejected with its original line, counted."""
+        malformed = self._csv.malformed(error)
         outcome = self._check_slowly(row_number, malformed)
         assert isinstance(outcome, RejectedRecord)
         self.rejected += 1
@@ -355,24 +315,6 @@ class ValidationRun:
         if isinstance(outcome, Rejection):
             return self.rejected_record(row_number, outcome)
         return outcome
-
-
-@contextmanager
-def garbage_collection_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a file's blocks are encoded.
-
-    Each block keeps a thousand tuples alive for a moment; with the collector on, they are
-    promoted and soon trigger full collections of every object the process holds (the
-    packages' included), which would cost about a fifth of the run. The blocks make no
-    reference cycles, so nothing is left for the collector.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def validate_stream(
@@ -404,7 +346,7 @@ def rejected_row_dict(
         "reason": record.reasons[0],
         "reasons": record.reasons,
         "message": record.message,
-        "rejected_at": rejected_at,
+        "rejected_at": firehose_timestamp(rejected_at),
     }
 
 
@@ -428,29 +370,6 @@ class ProcessRun:
 
     def __next__(self) -> tuple[str, dict[str, Any]]:
         return next(self._outcomes)
-
-    def write_jsonl(self, enriched: BinaryWriter, rejected: BinaryWriter) -> None:
-        """Write the enriched records and the rejected rows as JSON Lines, in input order.
-
-        The bytes are those of ``dumps_line`` over this run's outcomes, produced without a dict
-        per row (``ValidationRun.write_json_lines``); iterate the run or call this, not both.
-        """
-        run = self.validation
-        fragments = RecordFragments(
-            fields=run.fields,
-            source_file=run.source_file,
-            ingested_at=self.ingested_at,
-            booking_date=self.booking_date,
-        )
-        write_rejected = rejected.write
-
-        def reject(record: RejectedRecord) -> None:
-            row = rejected_row_dict(
-                record, source_file=run.source_file, rejected_at=self.ingested_at
-            )
-            write_rejected(dumps_line(row))
-
-        run.write_json_lines(fragments, enriched.write, reject)
 
     def _generate(self) -> Iterator[tuple[str, dict[str, Any]]]:
         from booking_core.enrichment import EnrichmentContext, enrich_row

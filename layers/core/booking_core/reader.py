@@ -25,6 +25,24 @@ What it copes with:
 - blank lines are skipped (they are not data rows and take no row number); a record the csv
   module cannot parse becomes a ``MalformedRecord`` instead of stopping the file.
 
+Runaway quotes. A double quote at the start of a field opens a quoted field, which may hold
+delimiters and line breaks; a stray one (a typo, a cell cut in two) opens a field that nothing
+closes where its writer meant, and the csv module would fold every following line into it. So
+the reader decides, line by line and before the csv module sees them, where a quoted field that
+holds a line break ends (``_RecordLines``). The field is taken as stray when
+
+- a line it would swallow reads, on its own, as a complete record: it has the header's fields
+  (by the rule that checks a row's field count, ``fits_header``), reading a quote that opens a
+  field the line does not close as a character (a stray quote of its own);
+- or the file ends inside it;
+- or it outgrows ``FIELD_SIZE_LIMIT``.
+
+The line that opened it is then rejected on its own (``row:unterminated_quote``), and reading
+resumes at the line after it, which may open a quoted field of its own. A quoted field whose
+continuation lines are not records of their own (``"New\r\nZealand"``, an address over two
+lines) stays one field, delimiters and line breaks included. Records are never taken apart on a
+guess: a line is only ever rejected alone when the lines after it are whole records.
+
 Data rows are numbered from 1 (the header is not a data row), in file order, so that the same
 file always gives the same numbers.
 """
@@ -41,6 +59,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -97,16 +116,87 @@ def normalise_column_name(name: str) -> str:
     return name.strip().strip("\ufeff").strip().lower().replace(" ", "_")
 
 
+MALFORMED: Final = "row:malformed"
+UNTERMINATED_QUOTE: Final = "row:unterminated_quote"
+
+
 @dataclass(frozen=True)
 class MalformedRecord:
-    """A record the csv module could not parse (its text as far as it was read)."""
+    """A record the csv module could not parse, or a line whose quote runs away (its text as
+    far as it was read), with its reason (``MALFORMED`` or ``UNTERMINATED_QUOTE``)."""
 
     raw: str
     problem: str
+    reason: str = MALFORMED
+
+
+class UnterminatedQuote(csv.Error):
+    """A line whose quote opens a field that runs away (see the module): raised in the csv
+    reader's iteration, like the csv module's own errors, and the reading goes on after it."""
+
+    def __init__(self, raw: str, problem: str) -> None:
+        super().__init__(problem)
+        self.raw = raw
+        self.problem = problem
+
+
+def fits_header(cells: list[str], width: int, needed_width: int) -> bool:
+    """Whether a record has the header's fields: ``width`` of them, or as many as the last named
+    column needs with nothing but empty cells past it (spreadsheets pad or trim trailing empty
+    cells)."""
+    if len(cells) == width:
+        return True
+    return len(cells) >= needed_width and not any(cell.strip() for cell in cells[needed_width:])
+
+
+def open_quote(line: str, delimiter: str, in_quotes: bool) -> int | None:
+    """Where the quoted field that ``line`` ends inside opens (the index of its quote; -1 when
+    it opened before the line), or None when the line ends outside quotes. The line is read
+    from the start of a record, or inside a quoted field when ``in_quotes``, by the csv
+    module's rules for its default dialect: a quote opens a field only at its start, ``""``
+    inside one is a quote, a quote elsewhere is a character, and a closing quote followed by
+    other characters goes on as a plain field."""
+    at = 0
+    opened = -1
+    while True:
+        if in_quotes:
+            closing = line.find('"', at)
+            if closing < 0:
+                return opened
+            after = line[closing + 1 : closing + 2]
+            if after == '"':
+                at = closing + 2
+                continue
+            in_quotes = False
+            if after in ("", "\r", "\n"):
+                return None
+            at = closing + 1
+            if after != delimiter:
+                # The rest of a plain field, up to the next delimiter.
+                at = line.find(delimiter, at)
+                if at < 0:
+                    return None
+            at += 1
+            continue
+        if line[at : at + 1] == '"':
+            in_quotes = True
+            opened = at
+            at += 1
+            continue
+        at = line.find(delimiter, at)
+        if at < 0:
+            return None
+        at += 1
+
+
+def ends_in_quotes(line: str, delimiter: str, in_quotes: bool) -> bool:
+    """Whether ``line`` ends inside a quoted field (``open_quote``)."""
+    return open_quote(line, delimiter, in_quotes) is not None
 
 
 # Bytes that CP1252 reads as letters and punctuation and Latin-1 as control characters.
 _C1_BYTES: Final = re.compile(b"[\x80-\x9f]")
+_UTF8: Final = ("utf-8", "utf-8-sig")
 
 
 def decoding_label(
@@ -125,16 +215,82 @@ def decoding_label(
     return f"{encoding}, cp1252 from byte {fallback_at}"
 
 
-class _Decoder:
+@dataclass(frozen=True, slots=True)
+class PartDecoding:
+    """What decoding one part of a file found (``DecodingState.decode_part``)."""
+
+    fallback_at: int | None  # the part's first byte that is not UTF-8 (a file offset)
+    non_ascii_utf8: bool  # read as UTF-8, holding more than ASCII
+    c1: bool  # read as CP1252, holding bytes 0x80-0x9F
+
+
+@dataclass
+class DecodingState:
+    """How a file is being decoded: its encoding and what the bytes read so far showed.
+
+    A UTF-8 file turns CP1252 at its first byte that is not UTF-8 (``fallback_at``). Parts of a
+    file may also be decoded on their own (``decode_part``, in several processes) and followed
+    in file order (``follow``), which tells whether the sequential reading would have read them
+    the same.
+    """
+
+    encoding: str
+    fallback_at: int | None = None
+    non_ascii_seen: bool = False
+    c1_seen: bool = False
+
+    @property
+    def label(self) -> str:
+        return decoding_label(self.encoding, self.fallback_at, self.non_ascii_seen, self.c1_seen)
+
+    def state(self) -> DecodingState:
+        """A copy of the state alone."""
+        return DecodingState(self.encoding, self.fallback_at, self.non_ascii_seen, self.c1_seen)
+
+    def adopt(self, state: DecodingState) -> None:
+        """Take the state reached by following the rest of the file's parts."""
+        self.fallback_at = state.fallback_at
+        self.non_ascii_seen = state.non_ascii_seen
+        self.c1_seen = state.c1_seen
+
+    def decode_part(self, data: bytes, offset: int) -> tuple[str, PartDecoding] | None:
+        """``data`` (whole lines of an 8-bit or UTF-8 file, from byte ``offset``) decoded as
+        reading on from this state decodes it, should nothing between here and there change
+        the decoding (``follow`` tells). None when only the sequential reading knows: UTF-8
+        letters, then bytes that are not UTF-8."""
+        if self.encoding not in _UTF8 or self.fallback_at is not None:
+            note_c1 = self.fallback_at is not None and not self.c1_seen
+            c1 = note_c1 and _C1_BYTES.search(data) is not None
+            return decode_cp1252(data), PartDecoding(None, False, c1)
+        try:
+            return data.decode("utf-8"), PartDecoding(None, not data.isascii(), False)
+        except UnicodeDecodeError as exc:
+            if not data[: exc.start].isascii():
+                return None
+            c1 = _C1_BYTES.search(data, exc.start) is not None
+            return decode_cp1252(data), PartDecoding(offset + exc.start, False, c1)
+
+    def follow(self, part: PartDecoding) -> bool:
+        """Take in the next part of the file; False when the sequential reading would have read
+        it otherwise (UTF-8 letters after the file turned CP1252)."""
+        if self.fallback_at is None:
+            self.non_ascii_seen = self.non_ascii_seen or part.non_ascii_utf8
+            if part.fallback_at is None:
+                return True
+            self.fallback_at = part.fallback_at
+        elif part.non_ascii_utf8:
+            return False
+        self.c1_seen = self.c1_seen or part.c1
+        return True
+
+
+class _Decoder(DecodingState):
     """Incremental decoding that never fails and reports what it actually did."""
 
     def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
+        super().__init__(encoding)
         self._offset = 0
-        self.fallback_at: int | None = None
-        self.non_ascii_seen = False
-        self.c1_seen = False
-        if encoding in ("utf-8", "utf-8-sig"):
+        if encoding in _UTF8:
             self._utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder(encoding)()
             self._other: codecs.IncrementalDecoder | None = None
         elif encoding in ("latin-1", "cp1252"):
@@ -143,10 +299,6 @@ class _Decoder:
         else:
             self._utf8 = None
             self._other = codecs.getincrementaldecoder(encoding)(errors="replace")
-
-    @property
-    def label(self) -> str:
-        return decoding_label(self.encoding, self.fallback_at, self.non_ascii_seen, self.c1_seen)
 
     def decode(self, data: bytes, final: bool = False) -> str:
         start = self._offset
@@ -159,22 +311,27 @@ class _Decoder:
                 # Bytes that are not UTF-8: the rest of the file is CP1252 (a re-saved
                 # Latin-1 file often starts with pure ASCII).
                 whole = pending + data
-                self.fallback_at = start - len(pending) + exc.start
                 self._utf8 = None
-                if not whole[: exc.start].isascii():
-                    self.non_ascii_seen = True
-                rest = whole[exc.start :]
-                self.c1_seen = _C1_BYTES.search(rest) is not None
-                head = whole[: exc.start].decode(self.encoding, errors="replace")
-                return head + decode_cp1252(rest)
-            if not self.non_ascii_seen and not data.isascii():
+                head, rest = whole[: exc.start], whole[exc.start :]
+                self.follow(
+                    PartDecoding(
+                        start - len(pending) + exc.start,
+                        not head.isascii(),
+                        _C1_BYTES.search(rest) is not None,
+                    )
+                )
+                return head.decode(self.encoding, errors="replace") + decode_cp1252(rest)
+            # The decoded text, not the bytes: a chunk may end in the first byte of what the
+            # next chunk shows is not UTF-8.
+            if not self.non_ascii_seen and not text.isascii():
                 self.non_ascii_seen = True
             return text
         if self._other is not None:
             return self._other.decode(data, final)
-        if self.fallback_at is not None and not self.c1_seen:
-            self.c1_seen = _C1_BYTES.search(data) is not None
-        return decode_cp1252(data)
+        decoded = self.decode_part(data, start)
+        assert decoded is not None  # 8-bit text: always decodable
+        self.follow(decoded[1])
+        return decoded[0]
 
 
 def _sniff_encoding(sample: bytes, at_end: bool) -> tuple[str, int]:
@@ -347,8 +504,6 @@ class BookingCsv:
         text = self._decoder.decode(sample[skip:])
         self.line_endings = _line_endings(text)
         self._chunks = self._decoded_chunks(text)
-        self._chunk_lines: list[str] = []
-        self._chunk_start = 0
         self._block_carry = ""
         header_line, rest = self._find_header()
         if header_line is None:
@@ -360,7 +515,7 @@ class BookingCsv:
         self._read_header(header, header_line)
 
     @property
-    def decoder(self) -> _Decoder:
+    def decoder(self) -> DecodingState:
         """How the file is being decoded (its state: a UTF-8 file may turn CP1252 later)."""
         return self._decoder
 
@@ -405,17 +560,6 @@ class BookingCsv:
                 return pending, ""
         return None, ""
 
-    def _split_lines(self, source: Iterator[str]) -> Iterator[str]:
-        """Lines with their terminators, for ``csv.reader`` (which wants ``newline=''`` lines).
-
-        The current block's lines are kept so that a record the csv module rejects can be shown.
-        """
-        for block in self._whole_lines(source):
-            lines = io.StringIO(block, newline="").readlines()
-            self._chunk_start += len(self._chunk_lines)
-            self._chunk_lines = lines
-            yield from lines
-
     def _whole_lines(self, source: Iterator[str]) -> Iterator[str]:
         """``source``'s text in blocks of whole lines; the last one may lack its line break (and
         still hold a carriage return alone: a line break too, for whoever splits it)."""
@@ -433,8 +577,12 @@ class BookingCsv:
             yield carry
 
     def csv_reader(self) -> Iterator[list[str]]:
-        """The csv module's reader over the data lines (after the header); see ``raw_line``."""
-        return csv.reader(self._split_lines(self._data), delimiter=self.delimiter)
+        """The csv module's reader over the data lines (after the header).
+
+        Its iteration raises ``csv.Error`` for a record it cannot read, and may be resumed after
+        it; ``malformed`` gives that record.
+        """
+        return self._csv_reader(self._data)
 
     def text_blocks(self) -> Iterator[str]:
         """The data as blocks of whole lines (each about one chunk of text), in file order.
@@ -445,21 +593,21 @@ class BookingCsv:
         return self._whole_lines(self._data)
 
     def csv_reader_from(self, block: str) -> Iterator[list[str]]:
-        """The csv module's reader from the start of ``block`` (the last one ``text_blocks`` gave)
-        to the end of the file; ``text_blocks`` is not to be resumed."""
+        """``csv_reader`` from the start of ``block`` (the last one ``text_blocks`` gave) to the
+        end of the file; ``text_blocks`` is not to be resumed."""
         source = chain((block + self._block_carry,), self._data)
         self._block_carry = ""
-        self._chunk_lines = []
-        self._chunk_start = 0
-        return csv.reader(self._split_lines(source), delimiter=self.delimiter)
+        return self._csv_reader(source)
 
-    def raw_line(self, line_num: int) -> str:
-        """The text of the data line the csv reader had read as its ``line_num``-th line."""
-        index = line_num - 1 - self._chunk_start
-        lines = self._chunk_lines
-        if 0 <= index < len(lines):
-            return truncate_raw(lines[index])
-        return truncate_raw(lines[-1]) if lines else ""
+    def _csv_reader(self, source: Iterator[str]) -> Iterator[list[str]]:
+        self._lines = _RecordLines(self._whole_lines(source), self)
+        return csv.reader(self._lines, delimiter=self.delimiter)
+
+    def malformed(self, error: csv.Error) -> MalformedRecord:
+        """The record whose reading raised ``error`` (in ``csv_reader``'s iteration)."""
+        if isinstance(error, UnterminatedQuote):
+            return MalformedRecord(error.raw, error.problem, UNTERMINATED_QUOTE)
+        return MalformedRecord(truncate_raw(self._lines.last), str(error))
 
     def _read_header(self, header: list[str], header_line: str) -> None:
         names = [normalise_column_name(column) for column in header]
@@ -510,7 +658,7 @@ class BookingCsv:
                 return
             except csv.Error as exc:
                 row_number += 1
-                yield row_number, MalformedRecord(self.raw_line(reader.line_num), str(exc))  # type: ignore[attr-defined]
+                yield row_number, self.malformed(exc)
                 continue
             if is_blank(cells):
                 self.blank_lines += 1
@@ -522,6 +670,102 @@ class BookingCsv:
         for closeable in (self._binary, *self._closers):
             with contextlib.suppress(Exception):
                 closeable.close()
+
+
+class _RecordLines:
+    """The data lines (with their line breaks) for ``csv.reader``, handed over only in groups
+    that make whole records, with runaway quotes cut back (see the module's description).
+
+    A line without a quote, or whose quotes close on it, is a record's only line: it goes
+    straight through. A line that ends inside a quoted field waits with the lines after it
+    until the field closes (they go through together: the csv module reads them as one
+    record) or runs away (the first line becomes an ``UnterminatedQuote``, raised in its turn,
+    and the others are read again from the start of a record).
+    """
+
+    def __init__(self, blocks: Iterator[str], layout: BookingCsv) -> None:
+        self._blocks = blocks
+        self._lines: Iterator[str] = iter(())
+        self._delimiter = layout.delimiter
+        self._width = layout.width
+        self._needed_width = layout.needed_width
+        # Lines to read again from the start of a record, then lines and errors to hand over.
+        self._again: deque[str] = deque()
+        self._ready: deque[str | UnterminatedQuote] = deque()
+        self.last = ""  # the last line handed over (where a csv module error happened)
+
+    def __iter__(self) -> _RecordLines:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            if self._ready:
+                item = self._ready.popleft()
+                if isinstance(item, UnterminatedQuote):
+                    raise item
+                self.last = item
+                return item
+            line = self._again.popleft() if self._again else next(self._lines, None)
+            if line is None:
+                line = self._first_line_of_next_block()
+                if line is None:
+                    raise StopIteration
+            if '"' in line and ends_in_quotes(line, self._delimiter, in_quotes=False):
+                self._follow_quoted_field(line)
+                continue
+            self.last = line
+            return line
+
+    def _next_line(self) -> str | None:
+        if self._again:
+            return self._again.popleft()
+        line = next(self._lines, None)
+        return line if line is not None else self._first_line_of_next_block()
+
+    def _first_line_of_next_block(self) -> str | None:
+        for block in self._blocks:
+            self._lines = iter(io.StringIO(block, newline="").readlines())
+            line = next(self._lines, None)
+            if line is not None:
+                return line
+        return None
+
+    def _follow_quoted_field(self, first: str) -> None:
+        """``first`` ends inside a quoted field: find the line where that field ends, or that it
+        runs away."""
+        lines = [first]
+        size = len(first)
+        why = ""
+        while not why:
+            line = self._next_line()
+            if line is None:
+                why = "the file ends inside it"
+                break
+            lines.append(line)
+            if self._reads_as_a_record(line):
+                why = "a line after it reads as a record of its own"
+            elif not ends_in_quotes(line, self._delimiter, in_quotes=True):
+                self._ready.extend(lines)
+                return
+            else:
+                size += len(line)
+                if size > FIELD_SIZE_LIMIT:
+                    why = f"it would run over more than {FIELD_SIZE_LIMIT >> 20} MiB"
+        problem = f"a double quote opens a field that is not closed ({why}); read alone"
+        self._ready.append(UnterminatedQuote(truncate_raw(lines[0]), problem))
+        self._again.extendleft(reversed(lines[1:]))
+
+    def _reads_as_a_record(self, line: str) -> bool:
+        """Whether ``line`` alone has the header's fields, reading a quote that opens a field
+        the line does not close as a character (a stray quote of its own)."""
+        delimiter = self._delimiter
+        opened = open_quote(line, delimiter, in_quotes=False)
+        if opened is None:
+            cells = next(csv.reader([line], delimiter=delimiter), [])
+        else:
+            before = next(csv.reader([line[:opened]], delimiter=delimiter), [])[:-1]
+            cells = before + line[opened + 1 :].rstrip("\r\n").split(delimiter)
+        return fits_header(cells, self._width, self._needed_width)
 
 
 def is_blank(cells: list[str]) -> bool:

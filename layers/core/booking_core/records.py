@@ -2,7 +2,8 @@
 
 ``RecordChecker.check(cells)`` gives the row's typed values (``fields`` order) with the
 normalisations applied to them, or a ``Rejection``: the record's text and every reason
-(``field:rule``, ``row:field_count``, ``row:repeated_header``, ``row:malformed``) with a phrase
+(``field:rule``, ``row:field_count``, ``row:repeated_header``, ``row:malformed``,
+``row:unterminated_quote``) with a phrase
 a person can act on. The row number is not the checker's business: a rejected record's message
 is made by whoever numbers the rows (``Rejection.message``).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from booking_core.reader import MalformedRecord, raw_text
+from booking_core.reader import MALFORMED, MalformedRecord, fits_header, raw_text
 from booking_core.validation import ColumnChecker, describe
 
 
@@ -51,18 +52,18 @@ class RecordChecker:
         """(values, normalisations) of a valid record, else its ``Rejection``."""
         layout = self.layout
         if isinstance(cells, MalformedRecord):
-            return Rejection(
-                cells.raw, ["row:malformed"], [f"unreadable CSV record ({cells.problem})"]
-            )
-        raw = raw_text(cells, layout.delimiter)
-        if len(cells) != layout.width:
-            trailing = cells[layout.needed_width :]
-            if len(cells) < layout.needed_width or any(cell.strip() for cell in trailing):
+            if cells.reason == MALFORMED:
                 return Rejection(
-                    raw,
-                    ["row:field_count"],
-                    [f"{len(cells)} fields where the header has {layout.width}"],
+                    cells.raw, [MALFORMED], [f"unreadable CSV record ({cells.problem})"]
                 )
+            return Rejection(cells.raw, [cells.reason], [cells.problem])
+        raw = raw_text(cells, layout.delimiter)
+        if not fits_header(cells, layout.width, layout.needed_width):
+            return Rejection(
+                raw,
+                ["row:field_count"],
+                [f"{len(cells)} fields where the header has {layout.width}"],
+            )
         names = layout.header_names
         if len(cells) >= len(names) and all(
             cell.strip().lower().replace(" ", "_") == name

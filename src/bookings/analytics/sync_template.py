@@ -401,8 +401,8 @@ def resources() -> dict[str, Any]:
         )
     for query in sql_files.queries():
         result[f"Query{_camel(query.name)}"] = _named_query(query.name, query.title, query.body)
-    for view in QUICKSIGHT_VIEWS:
-        result[f"DataSet{_camel(view)}"] = _dataset(view, columns[view])
+    for dataset_view in QUICKSIGHT_VIEWS:
+        result[f"DataSet{_camel(dataset_view)}"] = _dataset(dataset_view, columns[dataset_view])
     result["MarketingDashboard"] = _dashboard()
     return result
 

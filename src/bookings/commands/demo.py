@@ -243,6 +243,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_locked(args: argparse.Namespace, lock: OutputLock) -> int:
+    """The demo's steps in order, each reporting its own failure."""
     from bookings.commands.run import describe_file
     from bookings.offline.ledger import LedgerError
     from bookings.offline.session import OfflineRunError, run_files

@@ -58,34 +58,9 @@ def _seconds(value: float) -> str:
 
 
 def describe_file(result: FileResult) -> list[str]:
-    """The human summary of one file: its counts, then the states it went through."""
-    head = f"{result.file}: {result.status}"
-    if result.status == "succeeded":
-        head += (
-            f"  rows {result.rows:,}  valid {result.valid:,}  rejected {result.rejected:,}  "
-            f"delivered {result.delivered:,}  scored {result.scored:,}"
-        )
-    head += f"  ({_seconds(result.seconds)})"
-    if result.replayed and result.uploaded_at:
-        head += f"  replayed as uploaded {result.uploaded_at[:10]}"
-    lines = [head]
-    if result.error:
-        lines.append(f"  reason: {result.error}")
-    if result.duplicate_of:
-        lines.append(f"  duplicate of: {result.duplicate_of}")
-    if result.supersedes:
-        lines.append(f"  replaces the previous version: {result.supersedes}")
-    if result.superseded_by:
-        lines.append(f"  superseded by a newer version: {result.superseded_by}")
-    if result.discarded_bookings or result.discarded_rejected:
-        lines.append(
-            f"  not committed: {result.discarded_bookings:,} delivered bookings and "
-            f"{result.discarded_rejected:,} rejected rows left out of the lake"
-        )
-    for warning in result.warnings:
-        lines.append(f"  warning: {warning}")
-    for path in result.quarantined:
-        lines.append(f"  quarantined copy: {path}")
+    """The human summary of one file: its counts, what became of it, then the states it went
+    through and the time in each handler."""
+    lines = [_headline(result), *_outcome_notes(result)]
     if result.states:
         parts = []
         for state in result.states:
@@ -102,6 +77,42 @@ def describe_file(result: FileResult) -> list[str]:
         parts.append(f"export to the lake {_seconds(result.export_seconds)}")
         lines.append("  time in handlers: " + ", ".join(parts))
     return lines
+
+
+def _headline(result: FileResult) -> str:
+    head = f"{result.file}: {result.status}"
+    if result.status == "succeeded":
+        head += (
+            f"  rows {result.rows:,}  valid {result.valid:,}  rejected {result.rejected:,}  "
+            f"delivered {result.delivered:,}  scored {result.scored:,}"
+        )
+    head += f"  ({_seconds(result.seconds)})"
+    if result.replayed and result.uploaded_at:
+        head += f"  replayed as uploaded {result.uploaded_at[:10]}"
+    return head
+
+
+def _outcome_notes(result: FileResult) -> list[str]:
+    """Why it ended so, the file it duplicates or its versions, what was not committed, the
+    warnings and the quarantined copies."""
+    notes = [
+        f"  {label}: {value}"
+        for label, value in (
+            ("reason", result.error),
+            ("duplicate of", result.duplicate_of),
+            ("replaces the previous version", result.supersedes),
+            ("superseded by a newer version", result.superseded_by),
+        )
+        if value
+    ]
+    if result.discarded_bookings or result.discarded_rejected:
+        notes.append(
+            f"  not committed: {result.discarded_bookings:,} delivered bookings and "
+            f"{result.discarded_rejected:,} rejected rows left out of the lake"
+        )
+    notes += [f"  warning: {warning}" for warning in result.warnings]
+    notes += [f"  quarantined copy: {path}" for path in result.quarantined]
+    return notes
 
 
 def print_summary(result: RunResult, stream: TextIO) -> None:

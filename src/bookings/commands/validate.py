@@ -19,7 +19,8 @@ from booking_core.errors import UnreadableFileError
 from booking_core.jsonl import BackgroundWriter
 from booking_core.pipeline import ValidationRun, process_stream, validate_stream
 
-from bookings import parallel
+from bookings.fastpath import parallel
+from bookings.fastpath.writer import write_jsonl
 
 EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1
@@ -166,7 +167,7 @@ def _write_outputs(
             rejected_path.open("wb") as rejected,
             BackgroundWriter(enriched) as enriched_writer,
         ):
-            processing.write_jsonl(enriched_writer, rejected)
+            write_jsonl(processing, enriched_writer, rejected)
         run = processing.validation
     outputs = {
         "enriched": str(enriched_path),

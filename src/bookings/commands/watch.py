@@ -92,7 +92,8 @@ class DropFolder:
         self.done.add((path, stat.st_size, stat.st_mtime_ns))
 
 
-def run(args: argparse.Namespace) -> int:
+# The watch loop: stop signals, new files, failures, the catalog: one function on purpose.
+def run(args: argparse.Namespace) -> int:  # noqa: C901
     from bookings.commands.run import describe_file
     from bookings.offline.ledger import LedgerError
     from bookings.offline.session import FAILED, OfflineRunError, OfflineSession, lake_counts

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from bookings.ml.baselines import logistic_baseline
 from bookings.ml.frame import encode_frame
 from bookings.ml.inference import BookingModel
 from bookings.ml.metrics import (
@@ -16,7 +17,7 @@ from bookings.ml.metrics import (
     probability_metrics,
     threshold_metrics,
 )
-from bookings.ml.training import labels_of, logistic_baseline
+from bookings.ml.training import labels_of
 
 BASELINE_FOLDS = 5
 

@@ -101,6 +101,11 @@ def stage_model(result: TrainingResult, directory: Path, extra: dict[str, Any]) 
         "pr_auc_cv": result.metrics["pr_auc_cv"],
         "brier_cv": result.metrics["brier_cv"],
         "roc_auc_test": result.metrics["test"]["roc_auc"],
+        "baselines_test_roc_auc": {
+            name: scores["roc_auc"]
+            for name, scores in result.metrics["baselines"].items()
+            if isinstance(scores, dict)
+        },
         "data": {**result.data, **extra},
         "hyperparameters": result.hyperparameters,
         "training_seconds": round(result.seconds, 3),
@@ -144,8 +149,10 @@ def metrics_document(result: TrainingResult, version: str, data: dict[str, Any])
         "feature_importance": result.importance,
         "calibration_test": m["calibration_test"],
         "lift_test": m["lift_test"],
+        "cv_fold_roc_auc": m["cv_fold_roc_auc"],
         "cv_best_rounds": m["cv_best_rounds"],
         "final_rounds": m["final_rounds"],
+        "search": m["search"],
         "hyperparameters": result.hyperparameters,
         "data": {**data, **result.data},
         "training_seconds": round(result.seconds, 3),

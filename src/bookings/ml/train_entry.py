@@ -20,8 +20,12 @@ What a run does:
    ``<job>/output/model.tar.gz``, which EvaluateModel reads (``metadata.json``) and PromoteModel
    serves. ``metrics.json`` and ``model_card.md`` go to ``SM_OUTPUT_DATA_DIR``.
 
-The training job's hyperparameters arrive as arguments: ``--seed N`` and ``--compare_tiers
-true|false``. Bad input ends the run with one line on stderr, also written to
+The training job's hyperparameters arrive as arguments: ``--seed N``, ``--compare_tiers
+true|false``, and the bounds of the search of the model's settings (the same search as ``bookings
+train``): ``--time_budget SECONDS``, ``--trials N``, ``--search_folds K``. The workflow passes the
+job's own time limit as ``--max_runtime_seconds`` (``StoppingCondition.MaxRuntimeInSeconds``); the
+search then takes at most ``SEARCH_SHARE_OF_RUNTIME`` of it, so that reading, the final fits and
+writing the model fit in the rest. Bad input ends the run with one line on stderr, also written to
 ``/opt/ml/output/failure`` (SageMaker shows it as the job's FailureReason); the counts of the
 rows read, excluded and used are printed and reconcile.
 """
@@ -46,6 +50,7 @@ METRICS_NAME = "metrics.json"
 CARD_NAME = "model_card.md"
 # Metrics printed as ``name=value`` lines, for the training job's metric definitions.
 LOGGED_METRICS = ("roc_auc_cv", "pr_auc_cv", "brier_cv", "log_loss_cv")
+SEARCH_SHARE_OF_RUNTIME = 0.5
 
 
 class TrainingInputError(ValueError):
@@ -74,6 +79,25 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=_flag,
         default=True,
         help="also cross-validate on the Basic and Basic+Pro features (default true)",
+    )
+    parser.add_argument(
+        "--time_budget",
+        "--time-budget",
+        type=float,
+        default=None,
+        help="seconds for the search of the settings (default: as bookings train, "
+        "at most half the job's time limit)",
+    )
+    parser.add_argument("--trials", type=int, default=None, help="at most this many settings")
+    parser.add_argument(
+        "--search_folds", "--search-folds", type=int, default=None, help="folds of each trial"
+    )
+    parser.add_argument(
+        "--max_runtime_seconds",
+        "--max-runtime-seconds",
+        type=float,
+        default=None,
+        help="the training job's time limit (StoppingCondition.MaxRuntimeInSeconds)",
     )
     parser.add_argument(
         "--train",
@@ -175,6 +199,28 @@ def read_channel(files: Sequence[Path]) -> Any:
     return bookings
 
 
+def search_budget(args: argparse.Namespace, training_rows: int) -> float:
+    """The search's time budget: the one asked for, or ``bookings train``'s default; never more
+    than its share of the job's time limit."""
+    from bookings.ml.search import default_time_budget
+
+    budget = default_time_budget(training_rows) if args.time_budget is None else args.time_budget
+    if args.max_runtime_seconds is not None:
+        budget = min(budget, SEARCH_SHARE_OF_RUNTIME * args.max_runtime_seconds)
+    return budget
+
+
+def search_options(args: argparse.Namespace, training_rows: int) -> Any:
+    from bookings.ml.search import SearchOptions
+
+    defaults = SearchOptions()
+    return SearchOptions(
+        time_budget=search_budget(args, training_rows),
+        trials=args.trials if args.trials is not None else defaults.trials,
+        folds=args.search_folds if args.search_folds is not None else defaults.folds,
+    )
+
+
 def train(args: argparse.Namespace) -> dict[str, Any]:
     """Read, train and write; returns the metrics document (also in ``metrics.json``)."""
     from bookings.ml.card import render_model_card
@@ -208,9 +254,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         flush=True,
     )
     try:
-        result = train_model(
-            labelled.frame, TrainingOptions(compare_tiers=args.compare_tiers, seed=args.seed)
+        options = TrainingOptions(compare_tiers=args.compare_tiers, seed=args.seed)
+        # the search sees the training part only: the rows less the test split
+        options.search = search_options(
+            args, round(len(labelled.frame) * (1 - options.test_fraction))
         )
+        result = train_model(labelled.frame, options)
     except ValueError as exc:
         raise TrainingInputError(f"{args.train}: {exc}") from None
 
@@ -226,6 +275,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     for name in LOGGED_METRICS:
         print(f"{name}={document[name]:.6f}", flush=True)
     print(f"roc_auc_test={document['test']['roc_auc']:.6f}", flush=True)
+    search = document["search"]
+    print(
+        f"search: {search['trials_completed']} trials in {search['seconds']:.0f} s "
+        f"(budget {search['time_budget_seconds']:.0f} s), best trial {search['best_trial']}",
+        flush=True,
+    )
     return document
 
 

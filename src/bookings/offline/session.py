@@ -294,22 +294,7 @@ class OfflineSession:
             raise OfflineRunError(f"{self.template}: template not found")
         if self.model_path is not None and not self.model_path.exists():
             raise OfflineRunError(f"{self.model_path}: model not found")
-        try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OfflineRunError(f"{self.out_dir}: cannot create ({exc.strerror})") from None
-        if self._owns_lock:
-            try:
-                self._lock.acquire()
-            except OutputFolderBusyError as exc:
-                raise OfflineRunError(str(exc)) from None
-        try:
-            self.ledger = Ledger.load(self.out_dir)
-            self.recovery = recover(self.out_dir, self.ledger)
-        except BaseException:
-            if self._owns_lock:
-                self._lock.release()
-            raise
+        self._open_output()
         # The template's log level: the functions' logs are kept in DIR/logs/functions.log.
         environment = {"POWERTOOLS_LOG_LEVEL": "INFO", **self.environment}
         # Before the model server's, the upload's and the state machine's threads start.
@@ -346,6 +331,26 @@ class OfflineSession:
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop()
+
+    def _open_output(self) -> None:
+        """Create the output folder, take its writer lock, load the ledger and finish or undo
+        what a killed session left there."""
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OfflineRunError(f"{self.out_dir}: cannot create ({exc.strerror})") from None
+        if self._owns_lock:
+            try:
+                self._lock.acquire()
+            except OutputFolderBusyError as exc:
+                raise OfflineRunError(str(exc)) from None
+        try:
+            self.ledger = Ledger.load(self.out_dir)
+            self.recovery = recover(self.out_dir, self.ledger)
+        except BaseException:
+            if self._owns_lock:
+                self._lock.release()
+            raise
 
     def _start_model_server(self) -> dict[str, str]:
         from bookings.ml.server import start_server

@@ -3,22 +3,25 @@
 ``bookings validate FILE --out DIR`` runs here when FILE is a plain (not compressed) file of
 at least ``MIN_BYTES`` in an 8-bit or UTF-8 encoding and the machine has two cores or more.
 The outputs are byte for byte those of the single-process path
-(``booking_core.pipeline.ProcessRun.write_jsonl``), which the test suite checks.
+(``bookings.fastpath.writer.write_jsonl``), which the test suite checks.
 
 The file's data is cut into blocks of about ``BLOCK_BYTES`` at line breaks (every process finds
 the same cuts on its own). Forked workers take the blocks in turn: worker ``j`` of ``n`` encodes
-blocks ``j``, ``j + n``, ... (``booking_core.blocks.BlockEncoder``) and sends what placing the
+blocks ``j``, ``j + n``, ... (``bookings.fastpath.blocks.BlockEncoder``) and sends what placing the
 block needs: its row count, the keys of its valid rows, the length of its lines without their
 row numbers. This process places the blocks strictly in file order
-(``booking_core.blocks.BlockSequencer``, which holds the one index of duplicate keys), answers
+(``bookings.fastpath.blocks.BlockSequencer``, which holds the one index of duplicate keys), answers
 with the block's first row number, which of its rows are exact copies of earlier ones and the
 offset of its lines in the output file, where the worker writes them itself (``pwrite``), and
 writes the rejected rows. A few kilobytes per block cross between processes.
 
-A block holding a double quote (a quoted field may hold a line break: lines are then not
-records), or one that only the reader's sequential decoding can read (UTF-8 letters in a block
-after the file turned out to be CP1252), stops the workers: the caller then reads the file in
-one process, which copes with both, and rewrites the outputs.
+Each block is decoded on its own as the reader would decode it from the state it had when the
+workers started (``booking_core.reader.DecodingState.decode_part``), and this process follows
+the blocks' decodings in file order as the reader would have. A block holding a double quote
+(a quoted field may hold a line break: lines are then not records), or one that only the
+reader's sequential decoding can read (UTF-8 letters in a block after the file turned out to be
+CP1252), stops the workers: the caller then reads the file in one process, which copes with
+both, and rewrites the outputs.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import gc
 import io
 import multiprocessing
 import os
-import re
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -39,16 +41,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from booking_core import geo
-from booking_core.blocks import BlockEncoder, BlockInfo, BlockSequencer, EncodedBlock
-from booking_core.enriched_json import RecordFragments
 from booking_core.jsonl import dumps_line
-from booking_core.pipeline import (
-    ValidationRun,
-    garbage_collection_paused,
-    rejected_row_dict,
-    validate_stream,
-)
-from booking_core.reader import complete_lines_end, decode_cp1252
+from booking_core.pipeline import ValidationRun, rejected_row_dict, validate_stream
+from booking_core.reader import complete_lines_end
+
+from bookings.fastpath.blocks import BlockEncoder, BlockInfo, BlockSequencer, EncodedBlock
+from bookings.fastpath.enriched_json import RecordFragments
+from bookings.fastpath.writer import garbage_collection_paused
 
 BLOCK_BYTES: Final = 1 << 16
 # Smaller files are read in one process: starting the workers would cost more than it saves.
@@ -62,7 +61,6 @@ MAX_DEFAULT_WORKERS: Final = 2
 PIPELINE_DEPTH: Final = 2
 ENCODINGS: Final = frozenset({"latin-1", "cp1252", "utf-8", "utf-8-sig"})
 _LOOKAHEAD: Final = 4096
-_C1_BYTES: Final = re.compile(b"[\x80-\x9f]")
 
 
 class Stopped(Exception):
@@ -73,15 +71,6 @@ class Stopped(Exception):
 class ParallelResult:
     run: ValidationRun
     workers: int
-
-
-@dataclass(frozen=True, slots=True)
-class BlockDecoding:
-    """How a worker decoded a block of a file the reader started reading as UTF-8."""
-
-    fallback_at: int | None  # the block's first byte that is not UTF-8 (a file offset)
-    non_ascii_utf8: bool  # read as UTF-8, holding more than ASCII
-    c1: bool  # read as CP1252, holding bytes 0x80-0x9F
 
 
 def default_workers() -> int:
@@ -169,41 +158,6 @@ def data_start(fd: int, *, header_lines: int, bom: int) -> int:
         length *= 4
 
 
-def _decode(data: bytes, start: int, *, utf8: bool, note_c1: bool) -> tuple[str, BlockDecoding]:
-    """A block's text, decoded as the reader decodes it (checked in order by the parent)."""
-    if not utf8:
-        c1 = note_c1 and _C1_BYTES.search(data) is not None
-        return decode_cp1252(data), BlockDecoding(None, False, c1)
-    try:
-        return data.decode("utf-8"), BlockDecoding(None, not data.isascii(), False)
-    except UnicodeDecodeError as exc:
-        if not data[: exc.start].isascii():
-            # UTF-8 letters, then bytes that are not: only the sequential reader knows where
-            # the file turned (the reader decodes this block in two parts).
-            raise Stopped(f"UTF-8 then other bytes in the block at byte {start}") from None
-        c1 = _C1_BYTES.search(data, exc.start) is not None
-        return decode_cp1252(data), BlockDecoding(start + exc.start, False, c1)
-
-
-@dataclass
-class _Decoding:
-    """The reader's decoding state, carried through the blocks in file order."""
-
-    fallback_at: int | None
-    non_ascii_before: bool
-    c1_after: bool
-
-    def follow(self, block: BlockDecoding) -> None:
-        if self.fallback_at is None:
-            if block.fallback_at is None:
-                self.non_ascii_before = self.non_ascii_before or block.non_ascii_utf8
-                return
-            self.fallback_at = block.fallback_at
-        elif block.non_ascii_utf8:
-            raise Stopped("UTF-8 letters after bytes that are not UTF-8")
-        self.c1_after = self.c1_after or block.c1
-
-
 def _work(
     worker: int,
     workers: int,
@@ -218,9 +172,8 @@ def _work(
     for other in inherited:  # this process's copies of the parent's ends of the pipes
         other.close()
     gc.disable()
-    decoder = run.csv_file.decoder
-    utf8 = decoder.encoding in ("utf-8", "utf-8-sig") and decoder.fallback_at is None
-    note_c1 = decoder.fallback_at is not None and not decoder.c1_seen
+    # The reader's decoding as it stood when the workers started.
+    decoding = run.csv_file.decoder.state()
     try:
         encoder = BlockEncoder(run.csv_file, fragments, run.records)
         # Blocks wait for their placement while the next ones are encoded, so that neither
@@ -228,11 +181,16 @@ def _work(
         waiting: deque[tuple[int, EncodedBlock]] = deque()
         for block_index in range(worker, cuts.count, workers):
             start, data = cuts.read(block_index)
-            text, decoding = _decode(data, start, utf8=utf8, note_c1=note_c1)
+            decoded = decoding.decode_part(data, start)
+            if decoded is None:
+                # UTF-8 letters, then bytes that are not: only the sequential reader knows
+                # where the file turned.
+                raise Stopped(f"UTF-8 then other bytes in the block at byte {start}")
+            text, part = decoded
             block = encoder.encode(text)
             if block is None:
                 raise Stopped(f"a double quote in the block at byte {start}")
-            connection.send(("block", block.measure(), decoding))
+            connection.send(("block", block.measure(), part))
             waiting.append((start, block))
             if len(waiting) > PIPELINE_DEPTH:
                 _write_placed(connection, *waiting.popleft(), output_fd)
@@ -318,7 +276,8 @@ def write_in_parallel(
     return ParallelResult(run, workers)
 
 
-def _share_out(
+# The parent's loop over its workers' blocks and their failures: one function on purpose.
+def _share_out(  # noqa: C901
     run: ValidationRun,
     fragments: RecordFragments,
     cuts: BlockCuts,
@@ -331,7 +290,7 @@ def _share_out(
 ) -> bool:
     """Place every block in order; False when a worker stopped."""
     decoder = run.csv_file.decoder
-    decoding = _Decoding(decoder.fallback_at, decoder.non_ascii_seen, decoder.c1_seen)
+    decoding = decoder.state()
     output_fd = os.open(enriched_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     context = multiprocessing.get_context("fork")
     # Keep the collector off what exists now, so off the pages the workers share with this
@@ -361,7 +320,8 @@ def _share_out(
                     if message[0] != "block":
                         return _stopped(message)
                     info: BlockInfo = message[1]
-                    decoding.follow(message[2])
+                    if not decoding.follow(message[2]):
+                        raise Stopped("UTF-8 letters after bytes that are not UTF-8")
                     placement = sequencer.place(info)
                     reply = (
                         placement.first_row,
@@ -383,9 +343,7 @@ def _share_out(
                     return _stopped(message)
             finished = True
         os.ftruncate(output_fd, sequencer.offset)
-        decoder.fallback_at = decoding.fallback_at
-        decoder.non_ascii_seen = decoding.non_ascii_before
-        decoder.c1_seen = decoding.c1_after
+        decoder.adopt(decoding)
         return True
     except Stopped:
         return False

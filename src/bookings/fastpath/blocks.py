@@ -14,7 +14,7 @@ order: the row numbers, which rows are exact copies of earlier ones (each valid 
 the hash of its group pieces: equal values, equal pieces) and where the block's bytes go in the
 output. ``EncodedBlock.finish`` then adds the provenance pieces (row number and duplicate flag)
 and joins the lines. The split lets a file's blocks be encoded by several processes
-(``bookings.parallel``) and sequenced by one.
+(``bookings.fastpath.parallel``) and sequenced by one.
 
 A block holding a double quote is not encoded (``encode`` returns None): a quoted field may
 hold a line break, so from there on the csv module reads the file (``encode_records``).
@@ -34,10 +34,11 @@ from operator import add
 from typing import Any, Final, cast
 
 from booking_core.duplicates import DEFAULT_MEMORY_KEYS, DuplicateIndex
-from booking_core.enriched_json import BOOKING, FLIGHT_TIME, STAY, RecordFragments
 from booking_core.enrichment import RECORD_GROUPS
 from booking_core.reader import MalformedRecord, is_blank, truncate_raw
 from booking_core.records import RecordChecker, RecordLayout, Rejection
+
+from bookings.fastpath.enriched_json import BOOKING, FLIGHT_TIME, STAY, RecordFragments
 
 # Distinct group texts remembered per group (the pieces they map to are bounded separately).
 MAX_TEXTS_PER_GROUP: Final = 50_000
@@ -420,6 +421,11 @@ class BlockSequencer:
                 + provenance_digits(numbers)
             )
         return Placement(first_row, duplicates, offset)
+
+    @property
+    def duplicate_keys_spilled(self) -> int:
+        """Keys of distinct rows moved from memory to disk (``booking_core.duplicates``)."""
+        return self.index.spilled
 
     def _duplicates(self, keys: list[int]) -> list[int]:
         index = self.index

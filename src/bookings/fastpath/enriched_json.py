@@ -28,7 +28,6 @@ from functools import cache
 from typing import Any, Final
 
 import orjson
-
 from booking_core.enrichment import (
     ONE_WAY,
     RECORD_GROUPS,
