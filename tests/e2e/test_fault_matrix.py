@@ -54,7 +54,8 @@ def session_factory(out: Path) -> Any:
     with)."""
 
     def start(**options: Any) -> OfflineSession:
-        return OfflineSession(out, overrides=SMALL_CHUNKS, **options)
+        options.setdefault("overrides", SMALL_CHUNKS)
+        return OfflineSession(out, **options)
 
     return start
 
@@ -444,3 +445,19 @@ def test_every_function_refuses_an_event_that_is_not_an_object_in_one_line(
         assert captured.err.strip() == (
             "error: --object needs an S3 Object Created event (detail.object.key)"
         )
+
+
+def test_a_stray_quote_at_the_start_of_row_20_costs_that_row_only(
+    tmp_path: Path, out: Path, session_factory: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = generated(tmp_path / "in" / "bookings.csv", 5000, seed=39)
+    lines = source.read_bytes().split(b"\r\n")
+    lines[20] = b'"' + lines[20]  # row 20 (line 0 is the header)
+    source.write_bytes(b"\r\n".join(lines))
+    with session_factory(overrides={"ChunkSize": 5000}) as session:
+        (result,) = run_files(session, source)
+    assert result.status == "succeeded"
+    assert (result.rows, result.valid, result.rejected) == (5000, 4999, 1)
+    content = assert_exactly_once(out, {"incoming/bookings.csv": source})
+    assert content.committed_rejected["incoming/bookings.csv"] == [20]
+    assert audit_exit_code(out, capsys) == 0
