@@ -76,8 +76,11 @@ def test_a_clean_file_is_delivered_scored_null_and_catalogued(stack: EmulatedSta
     assert all(r["booking_complete_probability"] is None for r in records)
     assert {r["booking_date"] for r in records} == {"2024-05-17"}
     visited = outcome.visited()
-    for state in ("Validate", "Enrich", "Score", "Deliver", "StartCrawler", "CheckCrawler"):
+    for state in ("Validate", "ProcessChunks", "StartCrawler", "CheckCrawler", "FinalizeFile"):
         assert state in visited
+    # Each chunk ran Enrich, Score and Deliver in a child execution of the Distributed Map.
+    children = Counter(outcome.child_visited())
+    assert children == dict.fromkeys(("Enrich", "Score", "Deliver"), summary["chunks"])
     assert visited[-2:] == ["FinalizeFile", "Processed"]
     # The crawler's emulated work: today's partition is in the Glue catalog.
     glue = stack.client("glue")

@@ -61,13 +61,16 @@ def describe_file(result: FileResult) -> list[str]:
         lines.append(f"  reason: {result.error}")
     for path in result.quarantined:
         lines.append(f"  quarantined copy: {path}")
-    if result.states:
+    for child, label in ((False, "states"), (True, "states of the chunks' child executions")):
         parts = []
         for state in result.states:
+            if state.child != child:
+                continue
             count = f" x{state.visits}" if state.visits > 1 else ""
             mark = " (failed)" if state.failed else ""
             parts.append(f"{state.state}{count} {_seconds(state.seconds)}{mark}")
-        lines.append("  states: " + ", ".join(parts))
+        if parts:
+            lines.append(f"  {label}: " + ", ".join(parts))
     if result.handlers:
         parts = []
         for function, timing in result.handlers.items():

@@ -4,7 +4,9 @@ It reads ``template.yaml`` (never a second, hand-kept list of functions), resolv
 (``template_resolver``), creates the stack's resources in moto (``resources``), dispatches the
 state machines' Lambda tasks to the real handlers with their environments (``lambda_dispatch``,
 ``environment``), emulates the crawler (``crawler``) and the EventBridge rule (``event_rules``),
-and runs executions in moto's own Step Functions interpreter (``executions``).
+and runs executions in moto's own Step Functions interpreter (``executions``), with the rules
+of Step Functions moto leaves out (``step_functions``: payload and history quotas, terminal
+errors, a Distributed Map's tolerated failures).
 
 Waits: ``FlushWaitSeconds`` and ``CrawlerPollSeconds`` are 0 and ``RetryIntervalSeconds`` is 1 by
 default, through the same substitutions the template passes.
@@ -34,6 +36,7 @@ from bookings.offline.emulator.lambda_dispatch import (
     runtime_environment,
 )
 from bookings.offline.emulator.resources import create_resources, state_machine_definition
+from bookings.offline.emulator.step_functions import StepFunctionsRules
 from bookings.offline.emulator.template_resolver import TemplateResolver
 from bookings.offline.template import load_template
 
@@ -152,6 +155,7 @@ class EmulatedStack:
             running.enter_context(
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             )
+            running.enter_context(StepFunctionsRules.installed())
             running.enter_context(self.lambdas.serving_the_interpreter())
             create_resources(
                 self.resolver, self.client, root=self.root, substitution_overrides=self.overrides
