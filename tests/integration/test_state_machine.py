@@ -190,6 +190,42 @@ def test_firehose_failed_records_are_retried_then_delivered(
     assert_reconciled(stack, outcome.output)
 
 
+def test_a_chunk_that_fails_quarantines_its_file(
+    stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    firehose = aws_client("firehose")
+    real_put = firehose.put_record_batch
+    calls: list[int] = []
+
+    def refuse_the_second_chunk(**kwargs: Any) -> Any:
+        """Instrumentation: Firehose refuses the request of the second chunk delivered."""
+        calls.append(len(kwargs["Records"]))
+        if len(calls) == 2:
+            raise RuntimeError("the delivery stream refused the request")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(firehose, "put_record_batch", refuse_the_second_chunk)
+    outcome = stack.put_file(CLEAN, "incoming/refused_chunk.csv")
+    assert outcome is not None
+    # The child execution of the chunk failed; the Distributed Map tolerates no failure, so it
+    # fails, and its Catch quarantines the file.
+    assert outcome.status == "FAILED"
+    assert outcome.error == "States.ExceedToleratedFailureThreshold"
+    assert outcome.visited()[-3:] == ["ProcessChunks", "QuarantineFile", "FileFailed"]
+    assert "FinalizeFile" not in outcome.visited()
+    failed = [visit.name for visit in outcome.child_states if visit.failed]
+    assert set(failed) == {"Deliver"}
+    report = json.loads(
+        stack.client("s3")
+        .get_object(
+            Bucket=stack.lake_bucket,
+            Key="quarantine/files/incoming/refused_chunk.csv.error.json",
+        )["Body"]
+        .read()
+    )
+    assert report["error"] == "States.ExceedToleratedFailureThreshold"
+
+
 def test_the_same_event_twice_is_a_duplicate_and_delivers_nothing(stack: EmulatedStack) -> None:
     key = stack.upload(CLEAN, "incoming/twice.csv")
     event = stack.object_created_event(key)

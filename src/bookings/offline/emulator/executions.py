@@ -14,6 +14,9 @@ from typing import Any
 from bookings.offline.emulator.errors import HarnessError
 from bookings.offline.emulator.step_functions import StepFunctionsRules
 
+POLL_FIRST_SECONDS = 0.02
+POLL_MAX_SECONDS = 0.25
+
 
 @dataclass(frozen=True)
 class StateVisit:
@@ -83,13 +86,17 @@ class Executions:
     def wait(self, execution_arn: str, *, timeout: float = 600.0) -> ExecutionOutcome:
         sfn = self._client("stepfunctions")
         started = time.perf_counter()
+        pause = POLL_FIRST_SECONDS
         while True:
             described = sfn.describe_execution(executionArn=execution_arn)
             if described["status"] != "RUNNING":
                 break
             if time.perf_counter() - started > timeout:
                 raise HarnessError(f"execution {execution_arn} still running after {timeout} s")
-            time.sleep(0.02)
+            # Each poll is a request to moto in this process, taken from the interpreter's time:
+            # short executions are seen at once, long ones polled a few times a second.
+            time.sleep(pause)
+            pause = min(POLL_MAX_SECONDS, pause * 1.5)
         seconds = time.perf_counter() - started
         output = described.get("output")
         history = self._history(execution_arn)

@@ -15,6 +15,9 @@ fails where the deployed one fails:
   ToleratedFailurePercentage** (both 0 by default) with ``States.ExceedToleratedFailureThreshold``,
   and starts no further child: moto ignores both fields and succeeds with ``null`` results.
 
+- **A States.* error keeps its name when raised again** (a Fail state's ErrorPath reading a
+  caught error, a Map whose iteration failed with it): moto turns it into States.Runtime.
+
 It also keeps what moto discards: the history of a Distributed Map's child executions (moto runs
 them in threads, not as executions), so the offline stack can report their states, and it tells
 ``child_started`` observers of each child execution the Distributed Map starts (the permission
@@ -84,6 +87,7 @@ def _install(rules: type[StepFunctionsRules]) -> contextlib.ExitStack:
     restore = contextlib.ExitStack()
     try:
         _terminal_errors_escape_states_all(restore)
+        _states_errors_rethrown(restore)
         _map_results_within_payload_quota(restore)
         _history_limited(restore)
         _tolerated_failures_enforced(restore, rules)
@@ -121,6 +125,35 @@ def _terminal_errors_escape_states_all(restore: contextlib.ExitStack) -> None:
         original(self, env)
 
     _patch(restore, ErrorEqualsDecl, "_eval_body", eval_body)
+
+
+def _states_errors_rethrown(restore: contextlib.ExitStack) -> None:
+    """A States.* error keeps its name when it is raised again: by a Fail state whose ErrorPath
+    reads a caught error, and by a Map whose iteration failed with it. moto makes a custom error
+    name of it, which may not start with ``States.``, and fails with States.Runtime instead."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        iteration_worker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.fail import state_fail
+
+    states_errors = {kind.to_name(): kind for kind in StatesErrorNameType}
+
+    def error_name(error_name: str | None) -> Any:
+        if error_name in states_errors:
+            return StatesErrorName(typ=states_errors[error_name])
+        return CustomErrorName(error_name=error_name)
+
+    for module in (iteration_worker, state_fail):
+        _patch(restore, module, "CustomErrorName", error_name)
 
 
 def _failure(env: Any, error: str, cause: str, event_type: Any) -> Exception:
@@ -261,15 +294,17 @@ def _tolerated_failures_enforced(
             record = self._map_run_record
             failed = record.item_counter.failed.get() + record.item_counter.timed_out.get()
             total = max(1, self._job_pool._jobs_number)
-            if failed > record.tolerated_failure_count or (
-                100.0 * failed / total > record.tolerated_failure_percentage
+            if _past_threshold(
+                failed, total, record.tolerated_failure_count, record.tolerated_failure_percentage
             ):
                 # A failed job output stops the pool: no further child starts, and the map run
                 # raises it (MapRunFailed), as Step Functions stops a Map Run past its threshold.
                 job.job_output = _failure(
                     env,
                     "States.ExceedToleratedFailureThreshold",
-                    TOLERANCE_CAUSE,
+                    f"{TOLERANCE_CAUSE}: {failed} of {total} item(s) failed, at most "
+                    f"{record.tolerated_failure_count} "
+                    f"({record.tolerated_failure_percentage:g}%) tolerated",
                     HistoryEventType.MapRunFailed,
                 )
 
@@ -277,6 +312,17 @@ def _tolerated_failures_enforced(
 
     for worker in (DistributedItemProcessorWorker, DistributedIteratorWorker):
         _patch(restore, worker, "_eval_job", enforcing(worker._eval_job))
+
+
+def _past_threshold(failed: int, total: int, count: int, percentage: float) -> bool:
+    """Whether a Map Run has more failed items than it tolerates. A threshold left at 0 counts
+    only when both are (moto cannot tell a threshold written as 0 from one left out): then the
+    first failure fails the Map Run, as Step Functions does without thresholds."""
+    if count == 0 and percentage == 0:
+        return failed > 0
+    return (count > 0 and failed > count) or (
+        percentage > 0 and 100.0 * failed / total > percentage
+    )
 
 
 def _child_histories_kept(restore: contextlib.ExitStack, rules: type[StepFunctionsRules]) -> None:
