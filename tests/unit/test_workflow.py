@@ -26,6 +26,7 @@ from booking_core.workflow import (
     ModelEvaluation,
     ModelSummary,
     ObjectCreated,
+    Promotion,
     PromotionRequest,
     QuarantineRequest,
     ScoredChunk,
@@ -187,11 +188,10 @@ def test_the_training_state_machine_passes_and_reads_the_evaluation_models() -> 
         _, place, model_part, field = path.split(".")
         assert (place, model_part) == ("evaluation", "candidate")
         assert field in ModelSummary.model_fields
-    assert {path.split(".")[-1] for path in paths_in(promote["ResultSelector"])} == {
-        "endpointName",
-        "modelName",
-        "action",
-    }
+    assert parameter_names(promote["ResultSelector"]) == fields(Promotion)
+    assert {path.split(".")[-1] for path in paths_in(promote["ResultSelector"])} == fields(
+        Promotion
+    )
 
 
 @pytest.mark.parametrize(

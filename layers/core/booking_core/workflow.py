@@ -358,8 +358,10 @@ class PromotionRequest(StepState):
 
 
 class Promotion(StepState):
-    """PromoteModel's answer."""
+    """PromoteModel's answer: the endpoint, the model it serves now, and where that model's
+    archive was recorded for the stack (None when the endpoint is not the stack's)."""
 
     endpointName: str
     modelName: str
     action: Literal["created", "updated"]
+    liveModelDataUrl: str | None = None

@@ -35,7 +35,12 @@ from bookings.offline.emulator.lambda_dispatch import (
     read_functions,
     runtime_environment,
 )
-from bookings.offline.emulator.resources import create_resources, state_machine_definition
+from bookings.offline.emulator.resources import (
+    create_resources,
+    state_machine_definition,
+    update_model_endpoints,
+)
+from bookings.offline.emulator.sagemaker import EndpointUpdates
 from bookings.offline.emulator.step_functions import StepFunctionsRules
 from bookings.offline.emulator.template_resolver import TemplateResolver
 from bookings.offline.template import load_template
@@ -156,6 +161,7 @@ class EmulatedStack:
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             )
             running.enter_context(StepFunctionsRules.installed())
+            running.enter_context(EndpointUpdates.installed())
             running.enter_context(self.lambdas.serving_the_interpreter())
             create_resources(
                 self.resolver, self.client, root=self.root, substitution_overrides=self.overrides
@@ -172,6 +178,24 @@ class EmulatedStack:
         import boto3
 
         return boto3.client(service, region_name=self.region)
+
+    def update_stack(self, parameters: Mapping[str, Any]) -> list[str]:
+        """A stack update that changes these template parameters: the functions get their new
+        environments, and the SageMaker model, endpoint configuration and endpoint change as
+        CloudFormation changes them (``resources.update_model_endpoints``). Returns what changed
+        in the hosting resources."""
+        overrides = {**self.overrides, **parameters}
+        after = TemplateResolver(
+            self.template,
+            parameters=overrides,
+            region=self.region,
+            account=self.account,
+            stack_name=self.stack_name,
+        )
+        changed = update_model_endpoints(self.resolver, after, self.client)
+        self.overrides, self.resolver = overrides, after
+        self.functions.update(read_functions(after, self.root))
+        return changed
 
     # -- Lambda ---------------------------------------------------------------------------------
     def _before_invoke(self, spec: FunctionSpec) -> None:
