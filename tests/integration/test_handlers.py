@@ -259,13 +259,19 @@ def test_refresh_spice_is_a_no_op_without_quicksight_and_refreshes_with_it(
         "started": [],
         "skipped": [],
     }
-    stack.extra_environment["QUICKSIGHT_DATASET_IDS"] = "bookings,kpis"
+    # QuickSight switched on as a deployment does: the function gets the stack's data sets, its
+    # role the right to refresh them.
+    principal = f"arn:aws:quicksight:{stack.region}:{stack.account}:user/default/analyst"
+    stack.update_stack({"QuickSightPrincipalArn": principal})
     try:
         refreshed = stack.invoke("RefreshSpiceFunction", sample_event("refresh_spice"))
     finally:
-        del stack.extra_environment["QUICKSIGHT_DATASET_IDS"]
-    assert [s["dataset_id"] for s in refreshed["started"]] == ["bookings", "kpis"]
-    assert len({s["ingestion_id"] for s in refreshed["started"]}) == 2
+        stack.update_stack({"QuickSightPrincipalArn": ""})
+    started = [s["dataset_id"] for s in refreshed["started"]]
+    assert started[0] == f"{stack.stack_name}-bookings"
+    assert len(started) == 6
+    assert all(dataset.startswith(f"{stack.stack_name}-") for dataset in started)
+    assert len({s["ingestion_id"] for s in refreshed["started"]}) == 6
 
 
 def test_quarantine_copies_reports_alerts_and_releases_the_claim(

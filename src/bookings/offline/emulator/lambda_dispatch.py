@@ -129,8 +129,17 @@ class LambdaDispatcher:
         self._by_arn = {spec.arn: spec for spec in functions.values()}
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.RLock()
+        self._running = threading.local()
         # (logical id, seconds, failed) of every invocation, in order.
         self.invocations: list[tuple[str, float, bool]] = []
+        # Told (the execution's role ARN, the function's ARN) of each invocation by a state
+        # machine (the permission audit listens).
+        self.invoke_observers: list[Callable[[str, str], None]] = []
+
+    def current_function(self) -> str | None:
+        """The logical id of the function whose handler runs in this thread, if any."""
+        current: str | None = getattr(self._running, "function", None)
+        return current
 
     def dispatch(self, spec: FunctionSpec, event: Any) -> dict[str, Any]:
         """Run a handler as Lambda would; returns the interpreter's invocation response."""
@@ -139,6 +148,7 @@ class LambdaDispatcher:
                 self._before_invoke(spec)
             started = time.perf_counter()
             failed = False
+            self._running.function = spec.logical_id
             with function_environ(self._environment_of(spec)):
                 try:
                     handler = getattr(self._module(spec), spec.handler.rpartition(".")[2])
@@ -157,6 +167,8 @@ class LambdaDispatcher:
                         "errorMessage": str(exc),
                         "stackTrace": traceback.format_exception(exc)[-5:],
                     }
+                finally:
+                    self._running.function = None
             self.invocations.append((spec.logical_id, time.perf_counter() - started, failed))
         response: dict[str, Any] = {"StatusCode": 200, "Payload": payload}
         if failed:
@@ -191,6 +203,9 @@ class LambdaDispatcher:
             spec = self.function_for(str(parameters.get("FunctionName", "")))
             if spec is None:
                 return original(parameters, region, state_credentials)
+            role_arn = str(getattr(state_credentials, "role_arn", "") or "")
+            for observer in list(self.invoke_observers):
+                observer(role_arn, spec.arn)
             payload = parameters.get("Payload") or b"{}"
             event = json.loads(payload.decode() if isinstance(payload, bytes) else payload)
             return self.dispatch(spec, event)

@@ -35,9 +35,11 @@ from bookings.offline.emulator.lambda_dispatch import (
     read_functions,
     runtime_environment,
 )
+from bookings.offline.emulator.permissions import active_audits
 from bookings.offline.emulator.resources import (
     create_resources,
     state_machine_definition,
+    state_machine_role_arn,
     update_model_endpoints,
 )
 from bookings.offline.emulator.sagemaker import EndpointUpdates
@@ -126,6 +128,10 @@ class EmulatedStack:
     def state_machine_arn(self) -> str:
         return str(self.resource_name(STATE_MACHINE_LOGICAL_ID))
 
+    def state_machine_role_arn(self, logical_id: str) -> str:
+        """The role ARN the emulated account gives a state machine's executions."""
+        return state_machine_role_arn(self.resolver, logical_id)
+
     def function_environment(self, logical_id: str) -> dict[str, str]:
         """A function's environment: the runtime's, the template's, then ``environment``'s."""
         spec = self.functions[logical_id]
@@ -166,6 +172,8 @@ class EmulatedStack:
             create_resources(
                 self.resolver, self.client, root=self.root, substitution_overrides=self.overrides
             )
+            for audit in active_audits():
+                running.enter_context(audit.watch(self))
             self._running = running.pop_all()
         return self
 
