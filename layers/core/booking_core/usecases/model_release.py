@@ -107,10 +107,11 @@ def promote_model(
     version, then the endpoint updated to them (or created).
 
     The retraining owns which model the endpoint serves; the stack follows it. When the endpoint
-    is the stack's own (``LIVE_MODEL_DATA_URL``, the archive its model reads), the promoted
-    archive is then copied there: a later stack update that deploys the stack's endpoint
-    configuration again serves the promoted model, not the one the stack was first deployed
-    with. The copy comes last, so the stack's archive only ever holds a model that was served."""
+    is the stack's own (``MODEL_ENDPOINT_NAME``, with ``LIVE_MODEL_DATA_URL`` the archive its
+    model reads), the promoted archive is then copied there: a later stack update that deploys
+    the stack's endpoint configuration again serves the promoted model, not the one the stack
+    was first deployed with. The copy comes last, so the stack's archive only ever holds a
+    model that was served."""
     settings.need(
         MODEL_ROLE_ARN=settings.model_role_arn, INFERENCE_IMAGE_URI=settings.inference_image_uri
     )
@@ -125,7 +126,8 @@ def promote_model(
         memory_mib=settings.serverless_memory_mib,
         max_concurrency=settings.serverless_max_concurrency,
     )
-    live = settings.live_model_data_url or None
+    stacks_endpoint = request.endpointName == settings.model_endpoint_name
+    live = (settings.live_model_data_url or None) if stacks_endpoint else None
     if live is not None and live != request.modelDataUrl:
         record_live_archive(client("s3"), request.modelDataUrl, live)
     return Promotion(
