@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 # data/sample_bookings.csv is `bookings generate --rows 1000 --seed 26`.
 SAMPLE_SEED = 26
+SAMPLE_ROWS = 1000
 MODEL_TRAINING_ROWS = 2000
 S3_URL = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.+)$")
 
@@ -45,9 +46,10 @@ class Seeded:
 # -- rows -----------------------------------------------------------------------------------------
 
 
-def staged_rows(count: int, *, source: Path | None = None, start: int = 0) -> list[dict[str, Any]]:
-    """``count`` validated rows as Validate stages them (``{row_number, values, is_duplicate}``):
-    those of ``source`` when given, else the sample data's (the generator's rows, seed 26)."""
+def staged_rows(count: int | None, *, source: Path | None = None) -> list[dict[str, Any]]:
+    """``count`` validated rows (all of ``source``'s when None) as Validate stages them
+    (``{row_number, values, is_duplicate}``): those of ``source`` when given, else the sample
+    data's (the generator's rows with its seed, valid by construction)."""
     from booking_core.pipeline import ValidRow, validate_stream
 
     from bookings.generator import generate_rows, write_csv
@@ -56,18 +58,19 @@ def staged_rows(count: int, *, source: Path | None = None, start: int = 0) -> li
         path = source
         if path is None:
             path = Path(scratch) / "sample_bookings.csv"
-            write_csv(path, generate_rows(start + count, SAMPLE_SEED), seed=SAMPLE_SEED)
+            rows_needed = SAMPLE_ROWS if count is None else count
+            write_csv(path, generate_rows(rows_needed, SAMPLE_SEED), seed=SAMPLE_SEED)
         with path.open("rb") as stream:
-            run = validate_stream(stream, source_file=str(path))
             rows = [
                 {"row_number": o.row_number, "values": o.values, "is_duplicate": o.is_duplicate}
-                for o in run
+                for o in validate_stream(stream, source_file=str(path))
                 if isinstance(o, ValidRow)
             ]
-    picked = rows[start : start + count]
-    if len(picked) < count:
-        raise SeedError(f"{path}: {len(rows)} valid row(s), the event needs {start + count}")
-    return picked
+    if count is None:
+        return rows
+    if len(rows) < count:
+        raise SeedError(f"{path}: {len(rows)} valid row(s), the event needs {count}")
+    return rows[:count]
 
 
 def _put_rows(stack: EmulatedStack, key: str, rows: list[dict[str, Any]]) -> None:
@@ -93,9 +96,6 @@ def _model_archive() -> bytes:
 
 
 # -- what each function gets ----------------------------------------------------------------------
-
-
-SAMPLE_ROWS = 1000
 
 
 def _object_event(
@@ -145,25 +145,12 @@ def _task(event: Any) -> dict[str, Any]:
 
 
 def _seed_enrich(stack: EmulatedStack, event: Any, source: Path | None) -> Seeded:
-    rows = _all_rows(source)
+    rows = staged_rows(None, source=source)
     _put_rows(stack, event["chunk_key"], rows)
     return Seeded(
         copy.deepcopy(event),
         [f"staged {len(rows)} row(s) at s3://{stack.lake_bucket}/{event['chunk_key']}"],
     )
-
-
-def _all_rows(source: Path | None) -> list[dict[str, Any]]:
-    if source is None:
-        return staged_rows(SAMPLE_ROWS)
-    from booking_core.pipeline import ValidRow, validate_stream
-
-    with source.open("rb") as stream:
-        return [
-            {"row_number": o.row_number, "values": o.values, "is_duplicate": o.is_duplicate}
-            for o in validate_stream(stream, source_file=str(source))
-            if isinstance(o, ValidRow)
-        ]
 
 
 def _through(stack: EmulatedStack, task: dict[str, Any], steps: tuple[str, ...]) -> dict[str, Any]:

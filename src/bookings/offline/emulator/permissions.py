@@ -29,13 +29,26 @@ import functools
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from urllib.parse import unquote
 
 from bookings.offline.emulator.template_resolver import TemplateResolver
 
-if TYPE_CHECKING:
-    from bookings.offline.emulator.stack import EmulatedStack
+
+class AuditedStack(Protocol):
+    """What the audit reads of an emulated stack (``EmulatedStack``)."""
+
+    resolver: TemplateResolver
+    overrides: dict[str, Any]
+    region: str
+    account: str
+    stack_name: str
+
+    @property
+    def lambdas(self) -> Any: ...
+
+    def state_machine_role_arn(self, logical_id: str) -> str: ...
+
 
 # botocore's service names whose IAM prefix differs.
 IAM_PREFIX = {"sagemaker-runtime": "sagemaker", "stepfunctions": "states"}
@@ -349,7 +362,7 @@ class _Watch:
     """One emulated stack under audit; its roles follow its parameters (``update_stack``)."""
 
     audit: PermissionAudit
-    stack: EmulatedStack
+    stack: AuditedStack
     query_workgroups: dict[str, str] = field(default_factory=dict)
     _policies: tuple[int, _Policies] | None = None
 
@@ -438,7 +451,7 @@ class PermissionAudit:
 
     # -- watching --------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def watch(self, stack: EmulatedStack) -> Iterator[None]:
+    def watch(self, stack: AuditedStack) -> Iterator[None]:
         """Record the calls of ``stack``'s functions and state machines until the end."""
         watch = _Watch(audit=self, stack=stack)
         with contextlib.ExitStack() as hooks:

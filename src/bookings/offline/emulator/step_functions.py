@@ -14,14 +14,14 @@ fails where the deployed one fails:
 - **A Distributed Map fails once its failed items exceed ToleratedFailureCount or
   ToleratedFailurePercentage** (both 0 by default) with ``States.ExceedToleratedFailureThreshold``,
   and starts no further child: moto ignores both fields and succeeds with ``null`` results.
-
 - **A States.* error keeps its name when raised again** (a Fail state's ErrorPath reading a
   caught error, a Map whose iteration failed with it): moto turns it into States.Runtime.
 
-It also keeps what moto discards: the history of a Distributed Map's child executions (moto runs
-them in threads, not as executions), so the offline stack can report their states, and it tells
-``child_started`` observers of each child execution the Distributed Map starts (the permission
-audit checks the state machine's role may start it).
+It also turns moto's Map workers' recursion (one call per item) into a loop, so a Map of
+thousands of items runs, and keeps what moto discards: the history of a Distributed Map's child
+executions (moto runs them in threads, not as executions), so the offline stack can report their
+states; and it tells ``child_started`` observers of each child execution the Distributed Map
+starts (the permission audit checks the state machine's role may start it).
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def _install(rules: type[StepFunctionsRules]) -> contextlib.ExitStack:
         _history_limited(restore)
         _tolerated_failures_enforced(restore, rules)
         _child_histories_kept(restore, rules)
+        _map_workers_loop(restore)
         # The warning that ToleratedFailureCount has no effect is no longer true here.
         preprocessor = logging.getLogger("moto.stepfunctions.parser.asl.parse.preprocessor")
         level = preprocessor.level
@@ -323,6 +324,43 @@ def _past_threshold(failed: int, total: int, count: int, percentage: float) -> b
     return (count > 0 and failed > count) or (
         percentage > 0 and 100.0 * failed / total > percentage
     )
+
+
+def _map_workers_loop(restore: contextlib.ExitStack) -> None:
+    """moto's Map workers take their next item by calling themselves again (a tail call), so a
+    worker runs out of Python's recursion limit after some hundreds of items: a file of more
+    chunks than that, one at a time, failed with "maximum recursion depth exceeded". The tail
+    call is turned into a loop."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (  # noqa: E501
+        DistributedItemProcessorWorker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iteration_worker import (  # noqa: E501
+        IterationWorker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iterator.distributed_iterator_worker import (  # noqa: E501
+        DistributedIteratorWorker,
+    )
+
+    def looping(original: Any) -> Any:
+        @functools.wraps(original)
+        def eval_pool(self: Any, job: Any, worker_frame: Any) -> None:
+            if getattr(self, "_pool_running", False):  # the tail call: the loop takes it
+                self._pool_next = (job, worker_frame)
+                return
+            self._pool_running = True
+            try:
+                pending: tuple[Any, Any] | None = (job, worker_frame)
+                while pending is not None:
+                    self._pool_next = None
+                    original(self, *pending)
+                    pending = self._pool_next
+            finally:
+                self._pool_running = False
+
+        return eval_pool
+
+    for worker in (IterationWorker, DistributedItemProcessorWorker, DistributedIteratorWorker):
+        _patch(restore, worker, "_eval_pool", looping(worker.__dict__["_eval_pool"]))
 
 
 def _child_histories_kept(restore: contextlib.ExitStack, rules: type[StepFunctionsRules]) -> None:
