@@ -665,6 +665,225 @@ def names_unique_per_stack(project: Project) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------
+# Checks of what the workflows and functions do at run time (the template after the SAM
+# transform, resolved as the emulated stack resolves it)
+# ------------------------------------------------------------------------------------------------
+
+# A Distributed Map's EXPRESS child executions end after 5 minutes (Step Functions quotas).
+EXPRESS_LIMIT_SECONDS = 300
+
+
+def _resolver(template: dict[str, Any], parameters: Mapping[str, str]) -> Any:
+    """A template resolved for one stack as the emulated stack resolves it: the template and
+    the transformed template give the same names and ARNs."""
+    from bookings.offline.emulator.template_resolver import TemplateResolver
+
+    return TemplateResolver(
+        template, parameters=parameters, region=REGION, account=ACCOUNT, stack_name=STACK_NAME
+    )
+
+
+def _resolvers(project: Project, parameters: Mapping[str, str]) -> tuple[Any, Any]:
+    """The template and the transformed template, resolved for one stack."""
+    return _resolver(project.template, parameters), _resolver(project.transformed, parameters)
+
+
+def _maps(states: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        if state.get("Type") == "Map":
+            yield name, state
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            yield from _maps(processor["States"])
+
+
+def _allows_an_object(statements: list[Mapping[str, Any]], action: str, bucket: str) -> bool:
+    """Whether the statements allow ``action`` on some object of ``bucket`` (for a key the
+    state gives at run time): an object named after each resource pattern of the bucket."""
+    from bookings.offline.emulator.permissions import Requirement, allows
+
+    prefix = f"arn:aws:s3:::{bucket}/"
+    for statement in statements:
+        resources = statement.get("Resource", [])
+        for pattern in resources if isinstance(resources, list) else [resources]:
+            text = str(pattern)
+            if text.startswith(prefix) or text == "*":
+                example = (text if text != "*" else prefix + "*").replace("*", "x")
+                if allows(statements, Requirement(action, example)):
+                    return True
+    return False
+
+
+def distributed_map_permissions(project: Project) -> list[str]:
+    """The role of a state machine with a Distributed Map allows what the Map does (Step
+    Functions, "IAM policies for using Distributed Map states"): start executions of the state
+    machine, describe and stop them, read its ItemReader's object (any object of the bucket when
+    the key comes from the state), write its ResultWriter's results."""
+    from bookings.offline.emulator.permissions import (
+        Requirement,
+        allows,
+        principal_roles,
+        role_statements,
+    )
+    from bookings.offline.emulator.resources import state_machine_definition
+
+    problems = set()
+    for label, parameters in (("defaults", {}), ("with a model", WITH_MODEL)):
+        template, transformed = _resolvers(project, parameters)
+        roles = principal_roles(transformed)
+        for machine in template.resources_of("AWS::Serverless::StateMachine"):
+            text = state_machine_definition(template, project.root, {}, machine)
+            arn = str(template.arn(machine))
+            execution = arn.replace(":stateMachine:", ":execution:")
+            statements = role_statements(transformed, roles.get(machine, ""))
+            for state, spec in _maps(json.loads(text)["States"]):
+                processor = spec.get("ItemProcessor") or {}
+                if (processor.get("ProcessorConfig") or {}).get("Mode") != "DISTRIBUTED":
+                    continue
+                needs = [
+                    Requirement("states:StartExecution", arn),
+                    Requirement("states:DescribeExecution", f"{execution}/{state}:child"),
+                    Requirement("states:StopExecution", f"{execution}/{state}:child"),
+                ]
+                writer = (spec.get("ResultWriter") or {}).get("Parameters") or {}
+                if "Bucket" in writer:
+                    prefix = str(writer.get("Prefix", "")).rstrip("/")
+                    results = f"arn:aws:s3:::{writer['Bucket']}/{prefix}/map-run/manifest.json"
+                    needs.append(Requirement("s3:PutObject", results))
+                reader = (spec.get("ItemReader") or {}).get("Parameters") or {}
+                if "Key" in reader:
+                    needs.append(
+                        Requirement(
+                            "s3:GetObject", f"arn:aws:s3:::{reader['Bucket']}/{reader['Key']}"
+                        )
+                    )
+                elif "Bucket" in reader and not _allows_an_object(
+                    statements, "s3:GetObject", reader["Bucket"]
+                ):
+                    problems.add(
+                        f"{machine} ({label}): its Distributed Map {state} reads its items from "
+                        f"{reader['Bucket']}, and its role may read no object there"
+                    )
+                for need in needs:
+                    if not allows(statements, need):
+                        problems.add(
+                            f"{machine} ({label}): its Distributed Map {state} needs "
+                            f"{need.action} on {need.resource}, which its role does not allow"
+                        )
+    return sorted(problems)
+
+
+def express_children_within_their_limit(project: Project) -> list[str]:
+    """A Distributed Map whose child executions are EXPRESS ends each after 5 minutes: the
+    Lambda timeouts of its tasks (each attempt, without retries) must fit in them."""
+    from bookings.offline.emulator.resources import state_machine_definition
+
+    problems = []
+    template = _resolver(project.template, WITH_MODEL)
+    timeouts = {}
+    globals_timeout = ((project.template.get("Globals") or {}).get("Function") or {}).get(
+        "Timeout", 3
+    )
+    for function in template.resources_of("AWS::Serverless::Function"):
+        props = template.resources[function].get("Properties") or {}
+        timeouts[str(template.arn(function))] = int(props.get("Timeout", globals_timeout))
+    for machine in template.resources_of("AWS::Serverless::StateMachine"):
+        definition = json.loads(state_machine_definition(template, project.root, {}, machine))
+        for state, spec in _maps(definition["States"]):
+            processor = spec.get("ItemProcessor") or {}
+            if (processor.get("ProcessorConfig") or {}).get("ExecutionType") != "EXPRESS":
+                continue
+            tasks = [
+                timeouts.get(str(child.get("Resource")), 0)
+                for child in processor.get("States", {}).values()
+                if child.get("Type") == "Task"
+            ]
+            if sum(tasks) > EXPRESS_LIMIT_SECONDS:
+                problems.append(
+                    f"{machine}/{state}: its EXPRESS child executions end after "
+                    f"{EXPRESS_LIMIT_SECONDS} s, its tasks may take {sum(tasks)} s"
+                )
+    return problems
+
+
+def stack_follows_promotions(project: Project) -> list[str]:
+    """A function whose role may move the stack's own endpoint to another model records that
+    model where the stack's model reads it (LIVE_MODEL_DATA_URL is the stack's ModelDataUrl,
+    MODEL_ENDPOINT_NAME the stack's endpoint), or a stack update would put the deployed model
+    back (PromoteModel, docs/deploy.md "Who owns the live model")."""
+    from bookings.offline.emulator.permissions import (
+        Requirement,
+        allows,
+        principal_roles,
+        role_statements,
+    )
+
+    template, transformed = _resolvers(project, WITH_MODEL)
+    roles = principal_roles(transformed)
+    archives = sorted(
+        str(
+            template.resolve(template.resources[m]["Properties"])["PrimaryContainer"][
+                "ModelDataUrl"
+            ]
+        )
+        for m in template.resources_of("AWS::SageMaker::Model")
+    )
+    problems = []
+    for endpoint in template.resources_of("AWS::SageMaker::Endpoint"):
+        name = str(template.physical_name(endpoint))
+        update = Requirement("sagemaker:UpdateEndpoint", str(template.arn(endpoint)))
+        for function in template.resources_of("AWS::Serverless::Function"):
+            if not allows(role_statements(transformed, roles.get(function, "")), update):
+                continue
+            properties = template.resolve(template.resources[function].get("Properties") or {})
+            variables = (properties.get("Environment") or {}).get("Variables") or {}
+            if variables.get("LIVE_MODEL_DATA_URL") not in archives:
+                problems.append(
+                    f"{function} may update {name} but records no promoted model where the "
+                    f"stack's model reads it: LIVE_MODEL_DATA_URL is "
+                    f"{variables.get('LIVE_MODEL_DATA_URL')!r}, the model reads {archives}"
+                )
+            if variables.get("MODEL_ENDPOINT_NAME") != name:
+                problems.append(
+                    f"{function}: MODEL_ENDPOINT_NAME is {variables.get('MODEL_ENDPOINT_NAME')!r}, "
+                    f"the stack's endpoint is {name}"
+                )
+    return problems
+
+
+def calls_allowed_by_roles(project: Project) -> list[str]:
+    """Sample files through the emulated stack (a clean one, a dirty one, an unreadable one),
+    every AWS call of its functions and state machines checked against their roles."""
+    import io
+    import tempfile
+
+    from bookings.offline.emulator import EmulatedStack
+    from bookings.offline.emulator.permissions import PermissionAudit, auditing
+    from bookings.offline.logs import captured_function_logs
+
+    audit = PermissionAudit(project.transformed)
+    with tempfile.TemporaryDirectory(prefix="deploy-check-") as scratch:
+        broken = Path(scratch) / "broken.csv"
+        broken.write_bytes(b"num_passengers,sales_channel\n1,Internet\n")
+        files = [
+            project.root / "data" / "sample_bookings.csv",
+            project.root / "data" / "sample_dirty.csv",
+            broken,
+        ]
+        # The functions' logs (an unreadable file logs an error) are not this check's output.
+        with (
+            captured_function_logs(io.StringIO()),
+            auditing(audit),
+            EmulatedStack(project.template_path) as stack,
+        ):
+            for path in files:
+                stack.put_file(path, f"incoming/{path.name}")
+    if not audit.calls:
+        return ["no call was recorded: the audit saw nothing"]
+    return sorted({str(denial) for denial in audit.denials()})
+
+
+# ------------------------------------------------------------------------------------------------
 # The command
 # ------------------------------------------------------------------------------------------------
 
@@ -687,6 +906,20 @@ CHECKS = (
     Check("log group ARNs in policies", log_group_arns, needs_tools=False),
     Check("crawler recrawl policies", crawler_recrawl_policies, needs_tools=False),
     Check("names unique per stack (after the SAM transform)", names_unique_per_stack, True),
+    Check(
+        "Distributed Map permissions (after the SAM transform)", distributed_map_permissions, True
+    ),
+    Check("EXPRESS child executions within 5 minutes", express_children_within_their_limit, False),
+    Check(
+        "the stack follows model promotions (after the SAM transform)",
+        stack_follows_promotions,
+        True,
+    ),
+    Check(
+        "IAM allows what the code calls (sample files, emulated stack)",
+        calls_allowed_by_roles,
+        True,
+    ),
 )
 
 

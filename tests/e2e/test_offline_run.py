@@ -60,9 +60,13 @@ def test_a_clean_file_is_delivered_whole_and_catalogued(
     assert item["rejected"] == 0
     assert report["lake"] == {"bookings": 3000, "rejected_bookings": 0}
     assert report["out"] == str(out)
-    visited = [state["state"] for state in item["states"]]
+    visited = [state["state"] for state in item["states"] if not state["child"]]
     assert visited[0] == "Validate"
-    assert {"ProcessChunks", "Enrich", "Score", "Deliver", "FinalizeFile"} <= set(visited)
+    assert {"ProcessChunks", "FinalizeFile"} <= set(visited)
+    # Every chunk ran Enrich, Score and Deliver in a child execution of the Distributed Map.
+    children = {state["state"]: state["visits"] for state in item["states"] if state["child"]}
+    chunks = -(-3000 // 5000)
+    assert children == {"Enrich": chunks, "Score": chunks, "Deliver": chunks}
     assert all(state["seconds"] >= 0 for state in item["states"])
     # Partitioned as in AWS (Hive style, by ingest date) and readable through the catalog.
     partitions = {p.name for p in (out / "lake" / "bookings").iterdir()}

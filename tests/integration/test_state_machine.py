@@ -85,8 +85,11 @@ def test_a_clean_file_is_delivered_scored_null_and_catalogued(stack: EmulatedSta
     assert all(r["booking_complete_probability"] is None for r in records)
     assert {r["booking_date"] for r in records} == {"2024-05-17"}
     visited = outcome.visited()
-    for state in ("Validate", "Enrich", "Score", "Deliver", "StartCrawler", "CheckCrawler"):
+    for state in ("Validate", "ProcessChunks", "StartCrawler", "CheckCrawler", "FinalizeFile"):
         assert state in visited
+    # Each chunk ran Enrich, Score and Deliver in a child execution of the Distributed Map.
+    children = Counter(outcome.child_visited())
+    assert children == dict.fromkeys(("Enrich", "Score", "Deliver"), summary["chunks"])
     assert visited[-2:] == ["FinalizeFile", "Processed"]
     # The crawler's emulated work: today's partition is in the Glue catalog.
     glue = stack.client("glue")
@@ -195,6 +198,44 @@ def test_firehose_failed_records_are_retried_then_delivered(
     assert outcome.status == "SUCCEEDED", outcome.cause
     assert calls[1] == len(range(0, calls[0], 4))  # only the failed records were sent again
     assert_reconciled(stack, outcome.output)
+
+
+def test_a_chunk_that_fails_quarantines_its_file(
+    stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    firehose = aws_client("firehose")
+    real_put = firehose.put_record_batch
+    calls: list[int] = []
+
+    def refuse_the_second_chunk(**kwargs: Any) -> Any:
+        """Instrumentation: Firehose refuses the request of the second chunk delivered."""
+        calls.append(len(kwargs["Records"]))
+        if len(calls) == 2:
+            raise RuntimeError("the delivery stream refused the request")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(firehose, "put_record_batch", refuse_the_second_chunk)
+    outcome = stack.put_file(
+        variant(tmp_path, "refused_chunk.csv", 5), "incoming/refused_chunk.csv"
+    )
+    assert outcome is not None
+    # The child execution of the chunk failed; the Distributed Map tolerates no failure, so it
+    # fails, and its Catch quarantines the file.
+    assert outcome.status == "FAILED"
+    assert outcome.error == "States.ExceedToleratedFailureThreshold"
+    assert outcome.visited()[-3:] == ["ProcessChunks", "QuarantineFile", "FileFailed"]
+    assert "FinalizeFile" not in outcome.visited()
+    failed = [visit.name for visit in outcome.child_states if visit.failed]
+    assert set(failed) == {"Deliver"}
+    report = json.loads(
+        stack.client("s3")
+        .get_object(
+            Bucket=stack.lake_bucket,
+            Key="quarantine/files/incoming/refused_chunk.csv.error.json",
+        )["Body"]
+        .read()
+    )
+    assert report["error"] == "States.ExceedToleratedFailureThreshold"
 
 
 def test_the_same_event_twice_is_a_duplicate_and_delivers_nothing(

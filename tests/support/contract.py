@@ -48,6 +48,8 @@ SUBSTITUTIONS = {
     f"{logical_id}Arn" for logical_id in FUNCTIONS if logical_id != "IngestApiFunction"
 }
 SUBSTITUTIONS |= {
+    "LakeBucketName",
+    "StagingPrefix",
     "MapMaxConcurrency",
     "FlushWaitSeconds",
     "CrawlerPollSeconds",

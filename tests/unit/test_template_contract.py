@@ -383,12 +383,20 @@ def test_state_machine_substitutions_match_the_definition(template: dict[str, An
     assert machine["Tracing"] == {"Enabled": True}
     substitutions = machine["DefinitionSubstitutions"]
     assert set(substitutions) == SUBSTITUTIONS
+    # The names and prefixes of the stack's own resources, as its functions' environments give
+    # them (STAGING_PREFIX, LAKE_BUCKET).
+    resources = {"LakeBucketName": {"Ref": "LakeBucket"}, "StagingPrefix": "staging/"}
     for key in SUBSTITUTIONS:
         if key.endswith("FunctionArn"):
             assert substitutions[key] == {"Fn::GetAtt": [key.removesuffix("Arn"), "Arn"]}
+        elif key in resources:
+            assert substitutions[key] == resources[key], key
         else:
             assert substitutions[key] == {"Ref": key}, key
             assert key in template["Parameters"], key
+    validate = template["Resources"]["ValidateFunction"]["Properties"]["Environment"]["Variables"]
+    assert validate["STAGING_PREFIX"] == substitutions["StagingPrefix"]
+    assert validate["LAKE_BUCKET"] == substitutions["LakeBucketName"]
     definition = (ROOT / machine["DefinitionUri"]).read_text(encoding="utf-8")
     assert set(re.findall(r"\$\{(\w+)\}", definition)) == SUBSTITUTIONS
     invoked = {

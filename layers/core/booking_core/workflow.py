@@ -7,7 +7,7 @@ names the ASL's paths read and write, so a model and its state agree by construc
 ``statemachines/ingest_file.asl.json``::
 
     Validate        ObjectCreated       -> ValidatedFile | DuplicateFile  at $.file
-    ProcessChunks   ChunkTask (the Map's ItemSelector)
+    ProcessChunks   ChunkTask (the Distributed Map's ItemSelector, one child execution each)
       Enrich        ChunkTask           -> EnrichedChunk
       Score         EnrichedChunk       -> ScoredChunk
       Deliver       ScoredChunk         -> DeliveredChunk
@@ -164,21 +164,16 @@ class ValidatedFile(FileIdentity):
     reasons: dict[str, NonNegativeInt]
     chunk_size: PositiveInt
     chunk_count: NonNegativeInt
-    chunk_keys: list[str]
+    chunks_key: str = Field(
+        description="the JSON array of the chunk keys in the lake bucket: the ProcessChunks "
+        "Map's ItemReader reads it, FinalizeFile reconciles against it"
+    )
     manifest_key: str
     rejected_key: str | None
     checksum_sha256: str | None = Field(default=None, description="of the object's bytes")
     sequencer: str | None = Field(
         default=None, description="the S3 event's sequencer, padded (orders versions of a key)"
     )
-
-    @model_validator(mode="after")
-    def _one_key_per_chunk(self) -> ValidatedFile:
-        if self.chunk_count != len(self.chunk_keys):
-            raise ValueError(
-                f"chunk_count {self.chunk_count} but {len(self.chunk_keys)} chunk keys"
-            )
-        return self
 
 
 FileState = Annotated[ValidatedFile | DuplicateFile, Field(discriminator="duplicate")]
@@ -188,8 +183,8 @@ FileState = Annotated[ValidatedFile | DuplicateFile, Field(discriminator="duplic
 
 
 class ChunkTask(StepState):
-    """One item of the ProcessChunks Map, as its ItemSelector builds it: a staged chunk and the
-    context its file gives every record."""
+    """One item of the ProcessChunks Map, as its ItemSelector builds it from a chunk key of the
+    file's chunk list: a staged chunk and the context its file gives every record."""
 
     chunk_key: str
     source_file: str
@@ -388,8 +383,10 @@ class PromotionRequest(StepState):
 
 
 class Promotion(StepState):
-    """PromoteModel's answer."""
+    """PromoteModel's answer: the endpoint, the model it serves now, and where that model's
+    archive was recorded for the stack (None when the endpoint is not the stack's)."""
 
     endpointName: str
     modelName: str
     action: Literal["created", "updated"]
+    liveModelDataUrl: str | None = None

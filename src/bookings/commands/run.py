@@ -61,13 +61,16 @@ def describe_file(result: FileResult) -> list[str]:
     """The human summary of one file: its counts, what became of it, then the states it went
     through and the time in each handler."""
     lines = [_headline(result), *_outcome_notes(result)]
-    if result.states:
+    for child, label in ((False, "states"), (True, "states of the chunks' child executions")):
         parts = []
         for state in result.states:
+            if state.child != child:
+                continue
             count = f" x{state.visits}" if state.visits > 1 else ""
             mark = " (failed)" if state.failed else ""
             parts.append(f"{state.state}{count} {_seconds(state.seconds)}{mark}")
-        lines.append("  states: " + ", ".join(parts))
+        if parts:
+            lines.append(f"  {label}: " + ", ".join(parts))
     if result.handlers:
         parts = []
         for function, timing in result.handlers.items():

@@ -75,8 +75,8 @@ POLL_SECONDS = 0.05
 # setting), so the chunks Validate stages for a large file do not all sit in memory at once.
 OBJECT_MEMORY_BYTES = 1 << 20
 S3_BUFFER_SETTING = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
-# The emulated stack runs Lambda invocations one at a time, so more than one Map iteration in flight
-# would only hold more chunks in memory at once, never finish sooner.
+# The emulated stack runs Lambda invocations one at a time, so more than one child execution in
+# flight would only hold more chunks in memory at once, never finish sooner.
 OFFLINE_OVERRIDES: dict[str, Any] = {"MapMaxConcurrency": 1}
 # Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
 EXPORT_ROW_GROUP_ROWS = 16_384
@@ -107,6 +107,8 @@ class StateTiming:
     visits: int
     seconds: float
     failed: bool = False
+    # A state of the Distributed Map's child executions (one per chunk), not of the execution.
+    child: bool = False
 
 
 @dataclass
@@ -184,12 +186,16 @@ class RunResult:
 
 
 def summarise_states(outcome: ExecutionOutcome) -> list[StateTiming]:
-    """The states in the order first entered, with visit counts and total durations."""
-    timings: dict[str, StateTiming] = {}
-    for visit in outcome.states:
-        timing = timings.get(visit.name)
+    """The states in the order first entered, with visit counts and total durations: the
+    execution's own, then its child executions'."""
+    timings: dict[tuple[bool, str], StateTiming] = {}
+    visits = [(False, v) for v in outcome.states] + [(True, v) for v in outcome.child_states]
+    for child, visit in visits:
+        timing = timings.get((child, visit.name))
         if timing is None:
-            timing = timings[visit.name] = StateTiming(visit.name, visit.state_type, 0, 0.0)
+            timing = timings[(child, visit.name)] = StateTiming(
+                visit.name, visit.state_type, 0, 0.0, child=child
+            )
         timing.visits += 1
         timing.seconds += visit.seconds
         timing.failed = timing.failed or visit.failed

@@ -74,6 +74,9 @@ class Settings:
     model_name_prefix: str
     serverless_memory_mib: int
     serverless_max_concurrency: int
+    # The archive the stack's own model reads (SageMakerModelDataUrl); empty when the endpoint
+    # is not the stack's. PromoteModel copies each promoted archive there.
+    live_model_data_url: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -104,6 +107,7 @@ class Settings:
             serverless_max_concurrency=_int(
                 "SERVERLESS_MAX_CONCURRENCY", DEFAULT_SERVERLESS_MAX_CONCURRENCY
             ),
+            live_model_data_url=optional("LIVE_MODEL_DATA_URL"),
         )
 
     def need(self, **values: str) -> None:

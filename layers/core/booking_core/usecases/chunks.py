@@ -1,5 +1,5 @@
-"""Enrich, Score and Deliver: one staged chunk through the ProcessChunks Map, and the receipt
-Deliver leaves for FinalizeFile.
+"""Enrich, Score and Deliver: one staged chunk through the ProcessChunks Map (a child execution
+per chunk), and the receipt Deliver leaves for FinalizeFile.
 
 States pass S3 keys, never rows (Step Functions payloads are limited to 256 KB):
 
@@ -32,6 +32,7 @@ from booking_core.aws.scoring import (
 )
 from booking_core.aws.settings import Settings
 from booking_core.enrichment import EnrichmentContext, enrich_row
+from booking_core.errors import ReconciliationError
 from booking_core.workflow import ChunkTask, DeliveredChunk, EnrichedChunk, ScoredChunk
 
 
@@ -241,6 +242,15 @@ def deliver_chunk(chunk: ScoredChunk, settings: Settings, client: ClientFactory)
         ContentType="application/json",
     )
     return DeliveredChunk(**receipt.model_dump(exclude={"calls"}))
+
+
+def read_chunk_list(s3: Any, bucket: str, key: str) -> list[str]:
+    """The chunk keys of a file, from the JSON array Validate wrote at ``key``."""
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    keys = orjson.loads(body)
+    if not isinstance(keys, list) or not all(isinstance(item, str) for item in keys):
+        raise ReconciliationError(f"s3://{bucket}/{key}: not a JSON array of chunk keys")
+    return keys
 
 
 def read_receipts(s3: Any, bucket: str, file_prefix: str) -> dict[str, ChunkReceipt]:

@@ -1,8 +1,9 @@
 """FinalizeFile: reconcile a file's counts from its chunks' delivery receipts, commit it (its
 ``ingest_audit`` row), mark the object COMPLETED and publish the "File Processed" event.
 
-Nothing is lost: every staged chunk has a receipt, every row read is valid or rejected, and every
-valid row was delivered. A file whose counts do not reconcile fails (and is quarantined).
+Nothing is lost: every chunk of the list Validate wrote (the list the ProcessChunks Map read) has
+a receipt, every row read is valid or rejected, and every valid row was delivered. A file whose
+counts do not reconcile fails (and is quarantined).
 
 Nothing twice: Firehose cannot take rows back, so what users query reads the audit trail: the
 committed row written here is what makes the file's rows visible (see ``booking_core.audit``).
@@ -13,7 +14,7 @@ superseded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from booking_core.audit import COMMITTED, SUPERSEDED, IngestAuditRow
@@ -23,22 +24,30 @@ from booking_core.aws.notifications import FILE_PROCESSED, put_event
 from booking_core.aws.settings import Settings
 from booking_core.errors import ReconciliationError
 from booking_core.usecases.audit_trail import audit_log
-from booking_core.usecases.chunks import ChunkReceipt, read_receipts
+from booking_core.usecases.chunks import ChunkReceipt, read_chunk_list, read_receipts
 from booking_core.workflow import CrawlerChecked, FileProcessed, FinalizeRequest, ValidatedFile
 
 CRAWL_FAILED = "FAILED"
 
 
-def reconcile(file: ValidatedFile, receipts: Mapping[str, ChunkReceipt]) -> list[ChunkReceipt]:
-    """The receipts of the file's chunks, in chunk order, once the counts reconcile: a receipt
-    for every chunk, rows == valid + rejected, delivered == valid. Raises ReconciliationError."""
-    missing = [key for key in file.chunk_keys if key not in receipts]
+def reconcile(
+    file: ValidatedFile, chunk_keys: Sequence[str], receipts: Mapping[str, ChunkReceipt]
+) -> list[ChunkReceipt]:
+    """The receipts of the file's chunks (``chunk_keys``, the list Validate wrote), in chunk
+    order, once the counts reconcile: one key per chunk Validate counted, a receipt for every
+    chunk, rows == valid + rejected, delivered == valid. Raises ReconciliationError."""
+    if len(chunk_keys) != file.chunk_count:
+        raise ReconciliationError(
+            f"{file.source_file}: Validate staged {file.chunk_count} chunk(s) but its chunk "
+            f"list {file.chunks_key} names {len(chunk_keys)}"
+        )
+    missing = [key for key in chunk_keys if key not in receipts]
     if missing:
         raise ReconciliationError(
             f"{file.source_file}: {len(missing)} chunk(s) have no delivery receipt, "
             f"first {missing[0]}"
         )
-    chosen = [receipts[key] for key in file.chunk_keys]
+    chosen = [receipts[key] for key in chunk_keys]
     delivered = sum(receipt.delivered for receipt in chosen)
     if file.rows != file.valid + file.rejected or delivered != file.valid:
         raise ReconciliationError(
@@ -68,10 +77,12 @@ def crawl_outcome(crawler: CrawlerChecked) -> tuple[str, list[str]]:
     return last, []
 
 
-def summarize(request: FinalizeRequest, receipts: Mapping[str, ChunkReceipt]) -> FileProcessed:
+def summarize(
+    request: FinalizeRequest, chunk_keys: Sequence[str], receipts: Mapping[str, ChunkReceipt]
+) -> FileProcessed:
     """The file's summary (the execution's output); raises ReconciliationError."""
     file = request.file
-    chosen = reconcile(file, receipts)
+    chosen = reconcile(file, chunk_keys, receipts)
     delivered = sum(receipt.delivered for receipt in chosen)
     scored = sum(receipt.scored for receipt in chosen)
     crawler_status, warnings = crawl_outcome(request.crawler)
@@ -148,8 +159,10 @@ def finalize_file(
     object and its bytes COMPLETED, publish "File Processed"."""
     settings.need(LAKE_BUCKET=settings.lake_bucket, IDEMPOTENCY_TABLE=settings.idempotency_table)
     file = request.file
+    s3 = client("s3")
     file_prefix = f"{settings.staging_prefix}{file.file_id}/"
-    summary = summarize(request, read_receipts(client("s3"), settings.lake_bucket, file_prefix))
+    chunk_keys = read_chunk_list(s3, settings.lake_bucket, file.chunks_key)
+    summary = summarize(request, chunk_keys, read_receipts(s3, settings.lake_bucket, file_prefix))
     claims = IdempotencyStore(client("dynamodb"), settings.idempotency_table)
     advance = claims.advance_version(
         file.bucket, file.key, file.source_file, file.sequencer, request.execution

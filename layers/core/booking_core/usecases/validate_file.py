@@ -6,18 +6,23 @@ its bytes' (the SHA-256 computed while the object streams through the validator,
 is read: the same bytes under another key are a duplicate file, and add nothing). A duplicate
 leaves an ``ingest_audit`` row naming the file it duplicates.
 
-States pass S3 keys, never rows (Step Functions payloads are limited to 256 KB):
+States pass S3 keys, never rows or lists that grow with the file (Step Functions payloads are
+limited to 256 KB):
 
 - ``staging/<file id>/chunk-NNNNN.jsonl``: valid rows, ``{row_number, values, is_duplicate}``
+- ``staging/<file id>/chunks.json``: the JSON array of the chunk keys, which the ProcessChunks
+  Distributed Map reads (its ItemReader) and FinalizeFile reconciles against
 - ``staging/<file id>/manifest.json``: every chunk key and the file's summary
 - ``quarantine/rows/ingest_date=YYYY-MM-DD/<file id>.jsonl``: rejected rows (``RejectedRow``)
+
+A file has as many chunks as its rows need: neither the list of chunks nor the Map's results
+travel in the execution's state, and each chunk runs in a child execution of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,13 +41,6 @@ from booking_core.usecases.audit_trail import audit_log, file_identity_row
 from booking_core.usecases.source import SourceObject, booking_date_from_key
 from booking_core.workflow import DuplicateFile, ObjectCreated, ValidatedFile
 
-# Keep the Map's list of chunk keys far below the 256 KB state payload limit: a very large file
-# gets bigger chunks rather than more of them.
-MAX_CHUNKS_PER_FILE = 2000
-# The smallest possible data row is about 40 bytes; compressed files may expand ~25 times.
-MIN_ROW_BYTES = 40
-COMPRESSION_EXPANSION = 25
-_GZIP_MAGIC = b"\x1f\x8b"
 # A Lambda's only writable directory, where a zip archive is spooled.
 LAMBDA_SPOOL_DIR = "/tmp"  # noqa: S108
 
@@ -131,7 +129,7 @@ def validate_file(
         reasons=summary.get("reasons", {}),
         chunk_size=result.chunk_size,
         chunk_count=len(result.chunk_keys),
-        chunk_keys=result.chunk_keys,
+        chunks_key=result.chunks_key,
         manifest_key=result.manifest_key,
         rejected_key=result.rejected_key,
         checksum_sha256=result.checksum_sha256,
@@ -163,18 +161,16 @@ def _audit_duplicate(
     audit_log(settings, client).write(row)
 
 
-def effective_chunk_size(chunk_size: int, object_size: int | None, compressed: bool) -> int:
-    if not object_size:
-        return chunk_size
-    expansion = COMPRESSION_EXPANSION if compressed else 1
-    estimated_rows = object_size * expansion // MIN_ROW_BYTES
-    return max(chunk_size, math.ceil(estimated_rows / MAX_CHUNKS_PER_FILE))
+def chunks_key_of(staging_prefix: str, file_id: str) -> str:
+    """Where Validate writes the JSON array of a file's chunk keys."""
+    return f"{staging_prefix}{file_id}/chunks.json"
 
 
 @dataclass
 class ValidationResult:
     file_id: str
     chunk_keys: list[str]
+    chunks_key: str
     manifest_key: str
     rejected_key: str | None
     summary: dict[str, Any]
@@ -214,9 +210,7 @@ def validate_object(
         digest=digest,
     )
     with stream:
-        compressed = _looks_compressed(stream)
-        size = effective_chunk_size(chunk_size, source.size, compressed)
-        writer = s3io.ChunkWriter(s3, lake_bucket, f"{staging_prefix}{file_id}/", size)
+        writer = s3io.ChunkWriter(s3, lake_bucket, f"{staging_prefix}{file_id}/", chunk_size)
         rejected = io.BytesIO()
         rejected_count = 0
         run = validate_stream(stream, source_file=source.source_file)
@@ -243,7 +237,15 @@ def validate_object(
     content_claim = claim_content(checksum) if claim_content is not None else None
     if content_claim is not None and not content_claim.acquired:
         return ValidationResult(
-            file_id, chunk_keys, manifest_key, None, summary, size, checksum, content_claim
+            file_id,
+            chunk_keys,
+            chunks_key_of(staging_prefix, file_id),
+            manifest_key,
+            None,
+            summary,
+            chunk_size,
+            checksum,
+            content_claim,
         )
     rejected_key = None
     if rejected_count:
@@ -262,6 +264,13 @@ def validate_object(
             f"{summary['rejected']} rejected rows; {writer.records} and {rejected_count} "
             "were written"
         )
+    chunks_key = chunks_key_of(staging_prefix, file_id)
+    s3.put_object(
+        Bucket=lake_bucket,
+        Key=chunks_key,
+        Body=orjson.dumps(chunk_keys),
+        ContentType="application/json",
+    )
     s3.put_object(
         Bucket=lake_bucket,
         Key=manifest_key,
@@ -271,15 +280,13 @@ def validate_object(
         ContentType="application/json",
     )
     return ValidationResult(
-        file_id, chunk_keys, manifest_key, rejected_key, summary, size, checksum, content_claim
+        file_id,
+        chunk_keys,
+        chunks_key,
+        manifest_key,
+        rejected_key,
+        summary,
+        chunk_size,
+        checksum,
+        content_claim,
     )
-
-
-def _looks_compressed(stream: Any) -> bool:
-    peek = getattr(stream, "peek", None)
-    if callable(peek):
-        head = bytes(peek(4))[:4]
-    else:
-        head = stream.read(4)
-        stream.seek(0)
-    return head.startswith(_GZIP_MAGIC) or head == s3io.ZIP_MAGIC

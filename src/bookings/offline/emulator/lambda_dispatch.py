@@ -162,8 +162,17 @@ class LambdaDispatcher:
         self._by_arn = {spec.arn: spec for spec in functions.values()}
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.RLock()
+        self._running = threading.local()
         # (logical id, seconds, failed) of every invocation, in order.
         self.invocations: list[tuple[str, float, bool]] = []
+        # Told (the execution's role ARN, the function's ARN) of each invocation by a state
+        # machine (the permission audit listens).
+        self.invoke_observers: list[Callable[[str, str], None]] = []
+
+    def current_function(self) -> str | None:
+        """The logical id of the function whose handler runs in this thread, if any."""
+        current: str | None = getattr(self._running, "function", None)
+        return current
 
     def dispatch(self, spec: FunctionSpec, event: Any) -> dict[str, Any]:
         """Run a handler as Lambda would; returns the interpreter's invocation response."""
@@ -179,6 +188,7 @@ class LambdaDispatcher:
                 timeout_seconds=spec.timeout,
             )
             deadline = context.started + spec.timeout
+            self._running.function = spec.logical_id
             with function_environ(self._environment_of(spec)):
                 _deadlines.deadline = deadline
                 try:
@@ -196,6 +206,7 @@ class LambdaDispatcher:
                     }
                 finally:
                     _deadlines.deadline = None
+                    self._running.function = None
             if time.monotonic() >= deadline:
                 failed = True
                 payload = {
@@ -237,6 +248,9 @@ class LambdaDispatcher:
             spec = self.function_for(str(parameters.get("FunctionName", "")))
             if spec is None:
                 return original(parameters, region, state_credentials)
+            role_arn = str(getattr(state_credentials, "role_arn", "") or "")
+            for observer in list(self.invoke_observers):
+                observer(role_arn, spec.arn)
             payload = parameters.get("Payload") or b"{}"
             event = json.loads(payload.decode() if isinstance(payload, bytes) else payload)
             return self.dispatch(spec, event)

@@ -4,7 +4,9 @@ It reads ``template.yaml`` (never a second, hand-kept list of functions), resolv
 (``template_resolver``), creates the stack's resources in moto (``resources``), dispatches the
 state machines' Lambda tasks to the real handlers with their environments (``lambda_dispatch``,
 ``environment``), emulates the crawler (``crawler``) and the EventBridge rule (``event_rules``),
-and runs executions in moto's own Step Functions interpreter (``executions``).
+and runs executions in moto's own Step Functions interpreter (``executions``), with the rules
+of Step Functions moto leaves out (``step_functions``: payload and history quotas, terminal
+errors, a Distributed Map's tolerated failures).
 
 Waits: ``FlushWaitSeconds`` and ``CrawlerPollSeconds`` are 0 and ``RetryIntervalSeconds`` is 1 by
 default, through the same substitutions the template passes.
@@ -35,7 +37,15 @@ from bookings.offline.emulator.lambda_dispatch import (
     read_functions,
     runtime_environment,
 )
-from bookings.offline.emulator.resources import create_resources, state_machine_definition
+from bookings.offline.emulator.permissions import active_audits
+from bookings.offline.emulator.resources import (
+    create_resources,
+    state_machine_definition,
+    state_machine_role_arn,
+    update_model_endpoints,
+)
+from bookings.offline.emulator.sagemaker import EndpointUpdates
+from bookings.offline.emulator.step_functions import StepFunctionsRules
 from bookings.offline.emulator.template_resolver import TemplateResolver
 from bookings.offline.template import load_template
 
@@ -129,6 +139,10 @@ class EmulatedStack:
     def state_machine_arn(self) -> str:
         return str(self.resource_name(STATE_MACHINE_LOGICAL_ID))
 
+    def state_machine_role_arn(self, logical_id: str) -> str:
+        """The role ARN the emulated account gives a state machine's executions."""
+        return state_machine_role_arn(self.resolver, logical_id)
+
     def function_environment(self, logical_id: str) -> dict[str, str]:
         """A function's environment: the runtime's, the template's, then ``environment``'s."""
         spec = self.functions[logical_id]
@@ -167,10 +181,14 @@ class EmulatedStack:
             running.enter_context(
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             )
+            running.enter_context(StepFunctionsRules.installed())
+            running.enter_context(EndpointUpdates.installed())
             running.enter_context(self.lambdas.serving_the_interpreter())
             create_resources(
                 self.resolver, self.client, root=self.root, substitution_overrides=self.overrides
             )
+            for audit in active_audits():
+                running.enter_context(audit.watch(self))
             self._running = running.pop_all()
         return self
 
@@ -183,6 +201,24 @@ class EmulatedStack:
         import boto3
 
         return boto3.client(service, region_name=self.region)
+
+    def update_stack(self, parameters: Mapping[str, Any]) -> list[str]:
+        """A stack update that changes these template parameters: the functions get their new
+        environments, and the SageMaker model, endpoint configuration and endpoint change as
+        CloudFormation changes them (``resources.update_model_endpoints``). Returns what changed
+        in the hosting resources."""
+        overrides = {**self.overrides, **parameters}
+        after = TemplateResolver(
+            self.template,
+            parameters=overrides,
+            region=self.region,
+            account=self.account,
+            stack_name=self.stack_name,
+        )
+        changed = update_model_endpoints(self.resolver, after, self.client)
+        self.overrides, self.resolver = overrides, after
+        self.functions.update(read_functions(after, self.root))
+        return changed
 
     # -- Lambda ---------------------------------------------------------------------------------
     def _before_invoke(self, spec: FunctionSpec) -> None:
