@@ -683,7 +683,10 @@ class OfflineSession:
             result.warnings = list(output.get("warnings") or [])
         elif "QuarantineFile" in visited:
             result.status = QUARANTINED
-            result.error = _one_line(outcome.cause or outcome.error or "quarantined")
+            reason = outcome.cause or outcome.error or "quarantined"
+            if outcome.child_failures:  # the Map's own error says only that a chunk failed
+                reason += f"; a chunk failed: {outcome.child_failures[0]}"
+            result.error = _one_line(reason)
         else:
             result.error = _one_line(
                 f"execution {outcome.name} ended {outcome.status}: "
