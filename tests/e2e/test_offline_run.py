@@ -235,7 +235,7 @@ def test_a_missing_file_is_one_line_and_exit_2(
     code = main(["run", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out")])
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"error: {tmp_path / 'nope.csv'}: no such file"
+    assert err == f"bookings: error: {tmp_path / 'nope.csv'}: no such file"
     assert not (tmp_path / "out").exists()
 
 

@@ -25,6 +25,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
+from bookings.errors import CommandError
+
 DEFAULT_OUT = "demo-output"
 DEFAULT_ROWS = 50_000
 HISTORY_MONTHS = 24
@@ -220,8 +222,7 @@ def run(args: argparse.Namespace) -> int:
     from bookings.progress import create_progress
 
     if args.rows < 1:
-        print("error: --rows must be at least 1", file=sys.stderr)
-        return 2
+        raise CommandError("--rows must be at least 1")
     out_dir = Path(args.out)
     out = sys.stdout
     started = time.perf_counter()
@@ -232,8 +233,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         files = generate_files(out_dir / "data", args.rows)
     except OSError as exc:
-        print(f"error: {out_dir}: cannot write ({exc.strerror or exc})", file=sys.stderr)
-        return 2
+        raise CommandError(f"{out_dir}: cannot write ({exc.strerror or exc})") from None
     timings["generate"] = time.perf_counter() - mark
     first, last = files.monthly[0], files.monthly[-1]
     sizes = [export.rows for export in files.monthly]
@@ -266,8 +266,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_files(files.all(), out_dir, model=model, progress=progress, replay_dates=True)
     except (OfflineRunError, LedgerError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     finally:
         progress.close()
     timings["run"] = time.perf_counter() - mark

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bookings.errors import CommandError
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -96,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
         environment = _environment(args.env)
         event = _read_event(Path(args.event))
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     logs = io.StringIO()
     stdout = sys.stdout
     response: Any = None
@@ -118,8 +119,7 @@ def run(args: argparse.Namespace) -> int:
                     failure = {"errorType": exc.error_type, "errorMessage": exc.error_message}
     except (ValueError, HarnessError, TemplateError) as exc:
         sys.stderr.write(logs.getvalue())
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     sys.stderr.write(logs.getvalue())
     print(json.dumps(failure if failure is not None else response, indent=1), file=stdout)
     return 1 if failure is not None else 0

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bookings.errors import CommandError
+
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", ".download")
 
 
@@ -97,11 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
     folder = Path(args.folder)
     if not folder.is_dir():
-        print(f"error: {folder}: not a directory", file=sys.stderr)
-        return 2
+        raise CommandError(f"{folder}: not a directory")
     if args.interval <= 0:
-        print("error: --interval must be more than 0 seconds", file=sys.stderr)
-        return 2
+        raise CommandError("--interval must be more than 0 seconds")
     progress = create_progress(quiet=args.quiet)
     processed = 0
     broken = False
@@ -130,8 +130,7 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(args.interval)
     except (OfflineRunError, LedgerError) as exc:
         progress.close()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     except KeyboardInterrupt:
         progress.note("stopped")
     finally:
