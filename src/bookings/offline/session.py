@@ -71,6 +71,8 @@ S3_BUFFER_SETTING = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
 OFFLINE_OVERRIDES: dict[str, Any] = {"MapMaxConcurrency": 1}
 # Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
 EXPORT_ROW_GROUP_ROWS = 16_384
+# The last function of a chunk's iteration: one invocation per chunk done (for the progress).
+CHUNK_LAST_FUNCTION = "DeliverFunction"
 
 SUCCEEDED = "succeeded"
 QUARANTINED = "quarantined"
@@ -199,6 +201,10 @@ def _environment_variable(name: str, value: object) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = previous
+
+
+def _exported_rows(writer: LakeWriter) -> int:
+    return writer.stats.bookings + writer.stats.rejected
 
 
 def _one_line(text: object) -> str:
@@ -438,6 +444,7 @@ class OfflineSession:
                     "processed_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 },
             )
+        self.progress.update(task, rows=_exported_rows(writer))
         self.progress.finish(task, self._finish_message(result))
         return result
 
@@ -472,8 +479,10 @@ class OfflineSession:
                 chunks = self._chunk_count(manifest_key)
             if invocations:
                 stage = invocations[-1][0].removesuffix("Function")
-                total = 2 + 3 * chunks if chunks is not None else None
-                self.progress.update(task, completed=len(invocations), total=total, stage=stage)
+                done = sum(1 for invocation in invocations if invocation[0] == CHUNK_LAST_FUNCTION)
+                self.progress.update(
+                    task, completed=done, total=chunks, stage=stage, rows=_exported_rows(writer)
+                )
             if time.perf_counter() - last_drain >= self.drain_interval:
                 self._export(writer, staging_prefix)
                 last_drain = time.perf_counter()
@@ -587,6 +596,8 @@ def run_files(
     out = Path(out_dir)
     started = time.perf_counter()
     results: list[FileResult] = []
+    if progress is not None:
+        progress.expect({Path(f).name: Path(f).stat().st_size for f in files})
     with OfflineSession(
         out, model=model, progress=progress, overrides=overrides, replay_dates=replay_dates
     ) as session:
