@@ -28,7 +28,9 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,18 +95,37 @@ def _name_computed_columns(tree: exp.Expression) -> None:
     select.set("expressions", named)
 
 
-def _drop_athena_catalog(tree: exp.Expression) -> None:
+def _unqualify_glue_tables(tree: exp.Expression, databases: Callable[[], Iterable[str]]) -> None:
+    """``awsdatacatalog.airline_bookings_dev.bookings`` and ``airline_bookings_dev.bookings``
+    are the offline ``bookings``: the Glue database is the whole offline catalog."""
     from sqlglot import exp
 
-    for table in tree.find_all(exp.Table):
-        if table.catalog.lower() == ATHENA_CATALOG:
+    qualified = [table for table in tree.find_all(exp.Table) if table.db]
+    if not qualified:
+        return
+    names = {name.lower() for name in databases()}
+    for table in qualified:
+        catalog = table.catalog.lower()
+        if table.db.lower() in names and catalog in {"", ATHENA_CATALOG}:
+            table.set("db", None)
             table.set("catalog", None)
 
 
-def transpile(trino_sql: str, *, name_columns: bool = False) -> str:
+def _no_databases() -> list[str]:
+    return []
+
+
+def transpile(
+    trino_sql: str,
+    *,
+    name_columns: bool = False,
+    databases: Callable[[], Iterable[str]] = _no_databases,
+) -> str:
     """One Trino statement as DuckDB SQL with Trino's meaning (see ``bookings.analytics.trino``).
 
-    ``name_columns`` names computed columns after their Trino expression (an analyst's query)."""
+    ``name_columns`` names computed columns after their Trino expression (an analyst's query);
+    ``databases`` gives the Glue database names that qualify a table in Athena (asked for only
+    when the statement qualifies one)."""
     import sqlglot
     from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
@@ -117,7 +138,7 @@ def transpile(trino_sql: str, *, name_columns: bool = False) -> str:
     tree = statements[0]
     if name_columns:
         _name_computed_columns(tree)
-    _drop_athena_catalog(tree)
+    _unqualify_glue_tables(tree, databases)
     try:
         tree = trino.rewrite(tree)
         return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
@@ -184,18 +205,31 @@ def _ordered_body(view: SqlEntry) -> str:
     return f"SELECT * FROM ({view.body}) AS {view.name} ORDER BY {order}"  # noqa: S608
 
 
+@cache
 def glue_database_names() -> list[str]:
     """The Glue database's name in each environment the template allows
     (``airline_bookings_${EnvironmentName}``)."""
-    from bookings.offline.template import load_template
+    import yaml
+
     from bookings.project_files import template_path
 
-    template = load_template(template_path())
+    class Loader(yaml.CSafeLoader):
+        """libyaml's loader, CloudFormation's tags kept as {tag: value} (10 times faster than
+        the pure-Python loader the offline stack uses, for the two values needed here)."""
+
+    def tagged(loader: yaml.CSafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            return {suffix: loader.construct_scalar(node)}
+        if isinstance(node, yaml.SequenceNode):
+            return {suffix: loader.construct_sequence(node, deep=True)}
+        return {suffix: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+
+    Loader.add_multi_constructor("!", tagged)
+    template = yaml.load(template_path().read_text(encoding="utf-8"), Loader)  # noqa: S506
     name = template["Resources"]["GlueDatabase"]["Properties"]["DatabaseInput"]["Name"]
-    pattern = name["Fn::Sub"] if isinstance(name, dict) else str(name)
-    parameters = template.get("Parameters", {})
+    pattern = name["Sub"] if isinstance(name, dict) else str(name)
     names = {pattern}
-    for parameter, spec in parameters.items():
+    for parameter, spec in template.get("Parameters", {}).items():
         if f"${{{parameter}}}" in pattern:
             values = spec.get("AllowedValues") or [spec.get("Default", "")]
             names = {n.replace(f"${{{parameter}}}", str(v)) for n in names for v in values}
@@ -215,20 +249,18 @@ def _populate(con: duckdb.DuckDBPyConnection, root: Path, sql_directory: Path | 
 
     for statement in trino.MACROS:
         con.execute(statement)
-    names = []
     for name, schema in ((BOOKINGS_TABLE, BOOKINGS_SCHEMA), (REJECTED_TABLE, REJECTED_SCHEMA)):
         con.execute(_table_view_sql(name, root, schema))
-        names.append(name)
     for view in sql_files.views(sql_directory):
         try:
             con.execute(f"CREATE OR REPLACE VIEW {view.name} AS {transpile(_ordered_body(view))}")
         except (QueryError, duckdb.Error) as exc:
             raise QueryError(f"{view.path}: {_one_line(exc)}") from None
-        names.append(view.name)
-    for database in glue_database_names():
-        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
-        for name in names:
-            con.execute(f'CREATE OR REPLACE VIEW "{database}".{name} AS SELECT * FROM main.{name}')  # noqa: S608
+    con.execute(f"CREATE OR REPLACE TABLE {CATALOG_INFO_TABLE} (key VARCHAR, value VARCHAR)")
+    con.execute(
+        f"INSERT INTO {CATALOG_INFO_TABLE} VALUES ('glue_databases', ?)",  # noqa: S608
+        [json.dumps(glue_database_names())],
+    )
 
 
 def resolve_root(lake: str | Path) -> Path:
@@ -331,7 +363,6 @@ def build_catalog(out_dir: str | Path, *, sql_directory: Path | None = None) -> 
     state = current_state(root, sql_directory)
     con = connect(root, database=partial, sql_directory=sql_directory)
     try:
-        con.execute(f"CREATE TABLE {CATALOG_INFO_TABLE} (key VARCHAR, value VARCHAR)")
         con.executemany(f"INSERT INTO {CATALOG_INFO_TABLE} VALUES (?, ?)", state.as_rows())  # noqa: S608
         con.execute("CHECKPOINT")
     finally:
@@ -414,9 +445,24 @@ def _duckdb_type_name(arrow_type: Any) -> str:
     return "VARCHAR"
 
 
+def _glue_databases(con: duckdb.DuckDBPyConnection) -> Callable[[], list[str]]:
+    """The Glue database names the connection's catalog recorded (the template's otherwise)."""
+
+    def names() -> list[str]:
+        try:
+            rows = con.execute(
+                f"SELECT value FROM {CATALOG_INFO_TABLE} WHERE key = 'glue_databases'"  # noqa: S608
+            ).fetchall()
+        except duckdb.Error:
+            rows = []
+        return list(json.loads(rows[0][0])) if rows else glue_database_names()
+
+    return names
+
+
 def fetch_rows(con: duckdb.DuckDBPyConnection, trino_sql: str) -> Rows:
     """Runs an analyst's Trino statement; its result as ``Rows`` (no pyarrow involved)."""
-    duck_sql = transpile(trino_sql, name_columns=True)
+    duck_sql = transpile(trino_sql, name_columns=True, databases=_glue_databases(con))
     try:
         relation = con.sql(duck_sql)
         if relation is None:
@@ -428,7 +474,7 @@ def fetch_rows(con: duckdb.DuckDBPyConnection, trino_sql: str) -> Rows:
 
 def copy_to_parquet(con: duckdb.DuckDBPyConnection, trino_sql: str, path: Path) -> int:
     """Writes an analyst's statement's result to a Parquet file; returns its row count."""
-    duck_sql = transpile(trino_sql, name_columns=True)
+    duck_sql = transpile(trino_sql, name_columns=True, databases=_glue_databases(con))
     try:
         con.execute(f"COPY ({duck_sql}) TO {_quote(str(path))} (FORMAT PARQUET)")
         count = con.execute(f"SELECT count(*) FROM read_parquet({_quote(str(path))})").fetchone()  # noqa: S608
@@ -441,7 +487,7 @@ def run_sql(con: duckdb.DuckDBPyConnection, trino_sql: str) -> pa.Table:
     """Runs one Trino statement and returns its result as an Arrow table."""
     import pyarrow as pa
 
-    duck_sql = transpile(trino_sql)
+    duck_sql = transpile(trino_sql, databases=_glue_databases(con))
     try:
         result = con.sql(duck_sql)
         if result is None:
