@@ -278,7 +278,7 @@ class BarProgress:
         state.completed = completed if completed is not None else state.completed
         state.total = total if total is not None else state.total
         state.rows = rows if rows is not None else state.rows
-        chunks = f"chunks {state.completed}/{state.total}" if state.total else "chunks -"
+        chunks = f"chunks {state.completed}" + (f"/{state.total}" if state.total else "")
         fields = self._fields(chunks, state.rows, time.monotonic() - state.started, stage)
         if not stage:
             fields.pop("stage")

@@ -481,7 +481,11 @@ class OfflineSession:
                 stage = invocations[-1][0].removesuffix("Function")
                 done = sum(1 for invocation in invocations if invocation[0] == CHUNK_LAST_FUNCTION)
                 self.progress.update(
-                    task, completed=done, total=chunks, stage=stage, rows=_exported_rows(writer)
+                    task,
+                    completed=done,
+                    total=chunks or None,  # 0: the manifest is gone already, the count unknown
+                    stage=stage,
+                    rows=_exported_rows(writer),
                 )
             if time.perf_counter() - last_drain >= self.drain_interval:
                 self._export(writer, staging_prefix)
