@@ -3,8 +3,9 @@
 ``connect(lake)`` opens DuckDB in memory with the views ``bookings`` and ``rejected_bookings``
 over the lake's Parquet files and every view of ``sql/views`` transpiled from Trino;
 ``build_catalog`` writes the same to ``DIR/catalog.duckdb`` and ``open_catalog`` opens that file
-again, rebuilding it only when it no longer matches ``sql/`` or the lake. ``run_sql`` runs an
-analyst's Trino statement the same way. Errors become ``QueryError``: one line, no traceback.
+again, rebuilding it only when it no longer matches ``sql/`` or the lake. ``fetch_rows`` runs an
+analyst's Trino statement (``run_sql`` the report's, as Arrow tables). Errors become
+``QueryError``: one line, no traceback.
 
 What an analyst's Athena statement finds offline:
 
@@ -18,8 +19,8 @@ What an analyst's Athena statement finds offline:
 The catalog's views read the lake through paths relative to the catalog's folder (DuckDB's
 ``file_search_path`` is set to it on opening), so the folder can be moved, copied or shared.
 
-This module imports only DuckDB at start: ``bookings sql`` answers a query on an up-to-date
-catalog without loading pyarrow, the lake writer or the SQL files' parser.
+This module imports only DuckDB and sqlglot at start: ``bookings sql`` answers a query on an
+up-to-date catalog without loading pyarrow, pandas or the lake writer.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ CATALOG_FILE = "catalog.duckdb"
 LAKE_DIR = "lake"
 PARTITION_COLUMN = "ingest_date"
 # What the catalog records about itself; a catalog of another format is rebuilt.
-CATALOG_FORMAT = "3"
+CATALOG_FORMAT = "1"
 CATALOG_INFO_TABLE = "bookings_catalog_info"
 # Athena's name for the account's Glue catalog, accepted in front of a database name.
 ATHENA_CATALOG = "awsdatacatalog"
