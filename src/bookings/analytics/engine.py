@@ -257,11 +257,6 @@ def _populate(con: duckdb.DuckDBPyConnection, root: Path, sql_directory: Path | 
             con.execute(f"CREATE OR REPLACE VIEW {view.name} AS {transpile(_ordered_body(view))}")
         except (QueryError, duckdb.Error) as exc:
             raise QueryError(f"{view.path}: {_one_line(exc)}") from None
-    con.execute(f"CREATE OR REPLACE TABLE {CATALOG_INFO_TABLE} (key VARCHAR, value VARCHAR)")
-    con.execute(
-        f"INSERT INTO {CATALOG_INFO_TABLE} VALUES ('glue_databases', ?)",  # noqa: S608
-        [json.dumps(glue_database_names())],
-    )
 
 
 def resolve_root(lake: str | Path) -> Path:
@@ -364,7 +359,9 @@ def build_catalog(out_dir: str | Path, *, sql_directory: Path | None = None) -> 
     state = current_state(root, sql_directory)
     con = connect(root, database=partial, sql_directory=sql_directory)
     try:
-        con.executemany(f"INSERT INTO {CATALOG_INFO_TABLE} VALUES (?, ?)", state.as_rows())  # noqa: S608
+        con.execute(f"CREATE TABLE {CATALOG_INFO_TABLE} (key VARCHAR, value VARCHAR)")
+        rows = [*state.as_rows(), ("glue_databases", json.dumps(glue_database_names()))]
+        con.executemany(f"INSERT INTO {CATALOG_INFO_TABLE} VALUES (?, ?)", rows)  # noqa: S608
         con.execute("CHECKPOINT")
     finally:
         con.close()
