@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "validate",
     "run",
     "sql",
+    "audit",
     "watch",
     "invoke",
     "report",

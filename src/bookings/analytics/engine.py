@@ -1,11 +1,11 @@
 """The offline SQL engine: the Trino SQL of ``sql/`` run on DuckDB over the lake, via sqlglot.
 
-``connect(lake)`` opens DuckDB in memory with the views ``bookings`` and ``rejected_bookings``
-over the lake's Parquet files and every view of ``sql/views`` transpiled from Trino;
-``build_catalog`` writes the same to ``DIR/catalog.duckdb`` and ``open_catalog`` opens that file
-again, rebuilding it only when it no longer matches ``sql/`` or the lake. ``fetch_rows`` runs an
-analyst's Trino statement (``run_sql`` the report's, as Arrow tables). Errors become
-``QueryError``: one line, no traceback.
+``connect(lake)`` opens DuckDB in memory with the views ``bookings``, ``rejected_bookings`` and
+``ingest_audit`` over the lake's Parquet files and every view of ``sql/views`` transpiled from
+Trino; ``build_catalog`` writes the same to ``DIR/catalog.duckdb`` and ``open_catalog`` opens
+that file again, rebuilding it only when it no longer matches ``sql/`` or the lake.
+``fetch_rows`` runs an analyst's Trino statement (``run_sql`` the report's, as Arrow tables).
+Errors become ``QueryError``: one line, no traceback.
 
 What an analyst's Athena statement finds offline:
 
@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from bookings import fault_points
 from bookings.analytics import trino
+from bookings.durable_files import publish, temporary_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -71,7 +73,7 @@ def _one_line(text: object) -> str:
 # --- Trino to DuckDB --------------------------------------------------------------------------
 
 
-def _first_select(tree: exp.Expression) -> exp.Select | None:
+def _first_select(tree: exp.Expr) -> exp.Select | None:
     from sqlglot import exp
 
     while isinstance(tree, exp.SetOperation | exp.Subquery):
@@ -79,7 +81,7 @@ def _first_select(tree: exp.Expression) -> exp.Select | None:
     return tree if isinstance(tree, exp.Select) else None
 
 
-def _name_computed_columns(tree: exp.Expression) -> None:
+def _name_computed_columns(tree: exp.Expr) -> None:
     """Columns computed without an alias are named after their Trino expression."""
     from sqlglot import exp
 
@@ -96,7 +98,7 @@ def _name_computed_columns(tree: exp.Expression) -> None:
     select.set("expressions", named)
 
 
-def _unqualify_glue_tables(tree: exp.Expression, databases: Callable[[], Iterable[str]]) -> None:
+def _unqualify_glue_tables(tree: exp.Expr, databases: Callable[[], Iterable[str]]) -> None:
     """``awsdatacatalog.airline_bookings_dev.bookings`` and ``airline_bookings_dev.bookings``
     are the offline ``bookings``: the Glue database is the whole offline catalog."""
     from sqlglot import exp
@@ -246,11 +248,11 @@ def _session(con: duckdb.DuckDBPyConnection, root: Path) -> None:
 
 def _populate(con: duckdb.DuckDBPyConnection, root: Path, sql_directory: Path | None) -> None:
     from bookings.analytics import sql_files
-    from bookings.lake import BOOKINGS_SCHEMA, BOOKINGS_TABLE, REJECTED_SCHEMA, REJECTED_TABLE
+    from bookings.lake import LAKE_TABLES
 
     for statement in trino.MACROS:
         con.execute(statement)
-    for name, schema in ((BOOKINGS_TABLE, BOOKINGS_SCHEMA), (REJECTED_TABLE, REJECTED_SCHEMA)):
+    for name, (schema, _) in LAKE_TABLES.items():
         con.execute(_table_view_sql(name, root, schema))
     for view in sql_files.views(sql_directory):
         try:
@@ -350,23 +352,31 @@ def _recorded_state(con: duckdb.DuckDBPyConnection) -> CatalogState | None:
 def build_catalog(out_dir: str | Path, *, sql_directory: Path | None = None) -> Path:
     """Writes ``out_dir/catalog.duckdb`` with the lake's tables and every KPI view; returns it.
 
-    The catalog is written to a temporary file and renamed over the old one, so a reader opens
+    Built under a temporary name, flushed, then renamed over the old catalog: a reader opens
     either the old catalog or the new one, never half of one."""
     root = Path(out_dir)
     target = root / CATALOG_FILE
-    partial = root / f".{CATALOG_FILE}.{os.getpid()}.partial"
-    partial.unlink(missing_ok=True)
+    scratch = temporary_path(target)
     state = current_state(root, sql_directory)
-    con = connect(root, database=partial, sql_directory=sql_directory)
     try:
-        con.execute(f"CREATE TABLE {CATALOG_INFO_TABLE} (key VARCHAR, value VARCHAR)")
-        rows = [*state.as_rows(), ("glue_databases", json.dumps(glue_database_names()))]
-        con.executemany(f"INSERT INTO {CATALOG_INFO_TABLE} VALUES (?, ?)", rows)  # noqa: S608
-        con.execute("CHECKPOINT")
+        con = connect(root, database=scratch, sql_directory=sql_directory)
+        try:
+            con.execute(f"CREATE TABLE {CATALOG_INFO_TABLE} (key VARCHAR, value VARCHAR)")
+            rows = [*state.as_rows(), ("glue_databases", json.dumps(glue_database_names()))]
+            con.executemany(f"INSERT INTO {CATALOG_INFO_TABLE} VALUES (?, ?)", rows)  # noqa: S608
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        fault_points.reached("catalog")
+        descriptor = os.open(scratch, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        publish(scratch, target)
     finally:
-        con.close()
-    Path(f"{partial}.wal").unlink(missing_ok=True)
-    os.replace(partial, target)
+        scratch.unlink(missing_ok=True)
+        Path(f"{scratch}.wal").unlink(missing_ok=True)
     return target
 
 

@@ -74,6 +74,15 @@ the tests and compared with that result, each refused row is checked to be refus
 
 
 def _value(value: Any) -> str:
+    """A result as Trino's documentation prints it."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_value(v)}" for k, v in value.items()) + "}"
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -91,10 +100,6 @@ def _value(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return f"{value:.15g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_value(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 

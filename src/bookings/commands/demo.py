@@ -23,7 +23,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+from bookings.commands.run import add_wait_option
+
+if TYPE_CHECKING:
+    from bookings.offline.lock import OutputLock
 
 from bookings.errors import CommandError
 
@@ -93,6 +98,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"labelled bookings over the monthly exports ({DEFAULT_ROWS})",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_wait_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -216,6 +222,53 @@ def _step(message: str, out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The demo holds its output folder's writer lock from the first generated file to the
+    last dashboard."""
+    from bookings.offline.lock import OutputFolderBusyError, OutputLock
+
+    if args.rows < 1:
+        print("error: --rows must be at least 1", file=sys.stderr)
+        return 2
+    lock = OutputLock(args.out, wait=args.wait)
+    try:
+        lock.acquire()
+    except OutputFolderBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {args.out}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    try:
+        return _run_locked(args, lock)
+    finally:
+        lock.release()
+
+
+def _generate(out_dir: Path, rows: int, out: TextIO, timings: dict[str, float]) -> DemoFiles:
+    _step(f"1. generating booking files in {out_dir / 'data'}", out)
+    mark = time.perf_counter()
+    try:
+        files = generate_files(out_dir / "data", rows)
+    except OSError as exc:
+        raise CommandError(f"{out_dir}: cannot write ({exc.strerror or exc})") from None
+    timings["generate"] = time.perf_counter() - mark
+    first, last = files.monthly[0], files.monthly[-1]
+    sizes = [export.rows for export in files.monthly]
+    print(
+        f"{len(files.monthly)} monthly exports {first.path.name} .. {last.path.name}: "
+        f"{rows:,} bookings ({min(sizes):,} to {max(sizes):,} a month; the first in "
+        "Latin-1 with CRLF like the public file, the others as copies circulate)\n"
+        f"{files.dirty.name}: {DIRTY_ROWS:,} bookings re-saved as UTF-8 with faults\n"
+        f"{files.live.name}: {LIVE_ROWS:,} live bookings without an outcome (to be scored)\n"
+        f"{files.broken.name}: an error page saved as .csv (to be quarantined)",
+        file=out,
+    )
+
+    return files
+
+
+def _run_locked(args: argparse.Namespace, lock: OutputLock) -> int:
+    """The demo's steps in order, each reporting its own failure."""
     from bookings.commands.run import describe_file
     from bookings.offline.ledger import LedgerError
     from bookings.offline.session import OfflineRunError, run_files
@@ -228,25 +281,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
-    _step(f"1. generating booking files in {out_dir / 'data'}", out)
-    mark = time.perf_counter()
-    try:
-        files = generate_files(out_dir / "data", args.rows)
-    except OSError as exc:
-        raise CommandError(f"{out_dir}: cannot write ({exc.strerror or exc})") from None
-    timings["generate"] = time.perf_counter() - mark
-    first, last = files.monthly[0], files.monthly[-1]
-    sizes = [export.rows for export in files.monthly]
-    print(
-        f"{len(files.monthly)} monthly exports {first.path.name} .. {last.path.name}: "
-        f"{args.rows:,} bookings ({min(sizes):,} to {max(sizes):,} a month; the first in "
-        "Latin-1 with CRLF like the public file, the others as copies circulate)\n"
-        f"{files.dirty.name}: {DIRTY_ROWS:,} bookings re-saved as UTF-8 with faults\n"
-        f"{files.live.name}: {LIVE_ROWS:,} live bookings without an outcome (to be scored)\n"
-        f"{files.broken.name}: an error page saved as .csv (to be quarantined)",
-        file=out,
-    )
-
+    files = _generate(out_dir, args.rows, out, timings)
     model: Path | None = None
     if _has("bookings.ml"):
         _step("2. training the booking-completion model", out)
@@ -264,7 +299,9 @@ def run(args: argparse.Namespace) -> int:
     mark = time.perf_counter()
     progress = create_progress(quiet=args.quiet)
     try:
-        result = run_files(files.all(), out_dir, model=model, progress=progress, replay_dates=True)
+        result = run_files(
+            files.all(), out_dir, model=model, progress=progress, replay_dates=True, lock=lock
+        )
     except (OfflineRunError, LedgerError) as exc:
         raise CommandError(str(exc)) from None
     finally:
