@@ -188,6 +188,20 @@ def required(  # noqa: C901
         )
     if service == "glue" and operation in {"StartCrawler", "GetCrawler", "StopCrawler"}:
         return (need(f"glue:{operation}", f"{arn.format('glue')}:crawler/{params['Name']}"),)
+    if service == "glue" and operation in {"GetTable", "CreatePartition", "GetPartition"}:
+        # A table's operations need the catalog, the database and the table (Glue developer
+        # guide, "Specifying AWS Glue resource ARNs").
+        database = params["DatabaseName"]
+        table = params.get("TableName") or params["Name"]
+        glue = arn.format("glue")
+        return tuple(
+            need(f"glue:{operation}", resource)
+            for resource in (
+                f"{glue}:catalog",
+                f"{glue}:database/{database}",
+                f"{glue}:table/{database}/{table}",
+            )
+        )
     if service == "quicksight" and operation in {"CreateIngestion", "DescribeIngestion"}:
         ingestion = (
             f"arn:aws:quicksight:{region}:{params['AwsAccountId']}:dataset/"
