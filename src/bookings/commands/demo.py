@@ -227,17 +227,14 @@ def run(args: argparse.Namespace) -> int:
     from bookings.offline.lock import OutputFolderBusyError, OutputLock
 
     if args.rows < 1:
-        print("error: --rows must be at least 1", file=sys.stderr)
-        return 2
+        raise CommandError("--rows must be at least 1")
     lock = OutputLock(args.out, wait=args.wait)
     try:
         lock.acquire()
     except OutputFolderBusyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     except OSError as exc:
-        print(f"error: {args.out}: cannot write ({exc.strerror or exc})", file=sys.stderr)
-        return 2
+        raise CommandError(f"{args.out}: cannot write ({exc.strerror or exc})") from None
     try:
         return _run_locked(args, lock)
     finally:
@@ -274,8 +271,6 @@ def _run_locked(args: argparse.Namespace, lock: OutputLock) -> int:
     from bookings.offline.session import OfflineRunError, run_files
     from bookings.progress import create_progress
 
-    if args.rows < 1:
-        raise CommandError("--rows must be at least 1")
     out_dir = Path(args.out)
     out = sys.stdout
     started = time.perf_counter()
