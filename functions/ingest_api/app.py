@@ -29,6 +29,7 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_event(event, APIGatewayProxyEventV2Model)
     answer = post_bookings(request, Settings.from_env(), aws_client)
+    metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
     counts = {
         "ApiBookingsReceived": answer.received,
         "ApiBookingsRejected": answer.rejected,

@@ -80,6 +80,8 @@ S3_BUFFER_SETTING = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
 OFFLINE_OVERRIDES: dict[str, Any] = {"MapMaxConcurrency": 1}
 # Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
 EXPORT_ROW_GROUP_ROWS = 16_384
+# The last function of a chunk's iteration: one invocation per chunk done (for the progress).
+CHUNK_LAST_FUNCTION = "DeliverFunction"
 
 SUCCEEDED = "succeeded"
 QUARANTINED = "quarantined"
@@ -226,6 +228,10 @@ def _environment_variable(name: str, value: object) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = previous
+
+
+def _exported_rows(writer: LakeWriter) -> int:
+    return writer.stats.bookings + writer.stats.rejected
 
 
 def _one_line(text: object) -> str:
@@ -532,6 +538,7 @@ class OfflineSession:
         self._export_seconds += time.perf_counter() - mark
         result.export_seconds = self._export_seconds
         result.seconds = time.perf_counter() - started
+        self.progress.update(task, rows=_exported_rows(writer))
         self.progress.finish(task, self._finish_message(result))
         return result
 
@@ -626,8 +633,14 @@ class OfflineSession:
                 chunks = self._chunk_count(manifest_key)
             if invocations:
                 stage = invocations[-1][0].removesuffix("Function")
-                total = 2 + 3 * chunks if chunks is not None else None
-                self.progress.update(task, completed=len(invocations), total=total, stage=stage)
+                done = sum(1 for invocation in invocations if invocation[0] == CHUNK_LAST_FUNCTION)
+                self.progress.update(
+                    task,
+                    completed=done,
+                    total=chunks or None,  # 0: the manifest is gone already, the count unknown
+                    stage=stage,
+                    rows=_exported_rows(writer),
+                )
             if time.perf_counter() - last_drain >= self.drain_interval:
                 self._export(writer, staging_prefix)
                 last_drain = time.perf_counter()
@@ -754,6 +767,8 @@ def run_files(
     out = Path(out_dir)
     started = time.perf_counter()
     results: list[FileResult] = []
+    if progress is not None:
+        progress.expect({Path(f).name: Path(f).stat().st_size for f in files})
     with OfflineSession(
         out,
         model=model,
