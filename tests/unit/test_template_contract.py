@@ -23,6 +23,7 @@ from moto.events.models import EventPattern
 from support.contract import (
     CONTRACT_ENVIRONMENT,
     FUNCTIONS,
+    NOT_IN_WORKFLOWS,
     SUBSTITUTIONS,
     TRAINING_FUNCTIONS,
 )
@@ -348,7 +349,7 @@ def test_state_machine_substitutions_match_the_definition(template: dict[str, An
         for policy in machine["Policies"]
         if "LambdaInvokePolicy" in policy
     }
-    assert invoked == set(FUNCTIONS) - {"IngestApiFunction"}
+    assert invoked == set(FUNCTIONS) - NOT_IN_WORKFLOWS
 
 
 def test_every_function_logs_to_its_own_retained_log_group(template: dict[str, Any]) -> None:
