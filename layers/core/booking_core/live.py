@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,8 +61,7 @@ class LiveValidation:
     rejected: list[LiveRejection]
 
 
-def _has_control_character(text: str) -> bool:
-    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+_CONTROL_CHARACTER: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _shape_problems(booking: Any) -> tuple[list[str], str] | None:
@@ -78,7 +78,7 @@ def _shape_problems(booking: Any) -> tuple[list[str], str] | None:
         elif isinstance(value, dict | list):
             reasons.append(f"{name}:not_a_scalar")
             messages.append(f"{name} is a JSON {_json_type(value)}, not a value")
-        elif isinstance(value, str) and _has_control_character(value):
+        elif isinstance(value, str) and _CONTROL_CHARACTER.search(value):
             reasons.append(f"{name}:control_character")
             messages.append(describe(name, "control_character", value))
     if reasons:

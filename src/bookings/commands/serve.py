@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from bookings.offline.serve import LiveServer, write_totals
+    from bookings.offline.serve import STREAM_FLUSH_SECONDS, LiveServer, write_totals
     from bookings.offline.session import OfflineRunError, OfflineSession
 
     if args.refresh <= 0:
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
                 file=out,
                 flush=True,
             )
-            while not stop.wait(args.refresh):
-                server.refresh()
+            while not stop.wait(min(STREAM_FLUSH_SECONDS, args.refresh)):
+                server.tick()
             totals = server.stop()
             write_totals(session.out_dir / "serve.json", totals)
             if args.json:

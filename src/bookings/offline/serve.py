@@ -4,11 +4,12 @@ A ``LiveServer`` runs an ``OfflineSession`` (the template's stack on moto, the r
 behind a threaded HTTP server on loopback. Each request is routed by the template's ``HttpApi``
 events and becomes the payload format 2.0 event API Gateway would send
 (``emulator.http_api``); the function's answer is the HTTP response. What the function puts to
-the delivery stream goes through the stream's processor (TransformStream) when the invocation
-ends (``emulator.firehose``), as Firehose would run it.
+the delivery stream waits in the emulated stream's buffer.
 
-Every ``refresh`` seconds, what the stream delivered (and the rejected bookings the function
-kept) moves to ``DIR/lake/`` in part files of their own, and ``DIR/report/`` is rebuilt, so the
+Every second (``tick``) the stream's processor (TransformStream) runs on what was buffered, in
+batches of its buffer size (``emulator.firehose``), as Firehose runs it at its buffer interval.
+Every ``refresh`` seconds what it delivered and the rejected bookings the function kept move to
+``DIR/lake/`` in part files of their own, and ``DIR/report/`` is rebuilt, so the
 dashboards' latest-ingests table shows the requests just posted; records the processor failed
 go to ``DIR/quarantine/stream/``. ``stop()`` (SIGINT or SIGTERM in ``bookings serve``) stops
 accepting connections, lets the requests in progress finish, then exports everything they
@@ -52,6 +53,9 @@ DEFAULT_HOST: Final = "127.0.0.1"
 # The port `sam local start-api` listens on by default.
 DEFAULT_PORT: Final = 3000
 DEFAULT_REFRESH_SECONDS: Final = 10.0
+# How often the stream's processor runs on what the requests put (Firehose's processor buffer
+# interval is a minute in AWS; offline the work is spread out instead of landing at each refresh).
+STREAM_FLUSH_SECONDS: Final = 1.0
 # An idle keep-alive connection is closed after this long (so stopping never waits longer).
 IDLE_CONNECTION_SECONDS: Final = 2.0
 API_SOURCE_PREFIX: Final = "api#"
@@ -202,6 +206,10 @@ class LiveServer:
         self.stack = stack
         self.out_dir = Path(session.out_dir)
         self.routes: dict[tuple[str, str], Route] = http_routes(stack.resolver, stack.functions)
+        # The stream's processor runs at each tick on what the requests put since the last one,
+        # in batches of its buffer size (as Firehose runs it at its buffer interval), rather
+        # than once per request.
+        stack.streams.flush_after_each_invocation = False
         self.refresh_seconds = refresh_seconds
         self.report = report
         self.totals = ServeTotals()
@@ -212,6 +220,7 @@ class LiveServer:
         self._log: TextIO = log_path.open("a", encoding="utf-8")
         self._server = _Server((host, port), self)
         self._thread: threading.Thread | None = None
+        self._last_refresh = time.monotonic()
 
     @property
     def url(self) -> str:
@@ -256,9 +265,17 @@ class LiveServer:
         )
         self._thread.start()
 
+    def tick(self) -> None:
+        """Run the stream's processor on what was put since the last tick, and refresh the
+        lake and the report when ``refresh_seconds`` have passed since the last refresh."""
+        self.stack.streams.flush()
+        if time.monotonic() - self._last_refresh >= self.refresh_seconds:
+            self.refresh()
+
     def refresh(self) -> bool:
         """Export what was delivered since the last refresh; rebuild the report if anything
         arrived. Returns whether anything did."""
+        self._last_refresh = time.monotonic()
         counts = self.session.export_pending(self._seen)
         self.totals.refreshes += 1
         self.totals.bookings_exported += counts.bookings

@@ -523,8 +523,10 @@ class OfflineSession:
         assert self.exporter is not None
         writer = LakeWriter(self.out_dir, row_group_rows=EXPORT_ROW_GROUP_ROWS)
         try:
+            # The processor's invocations take turns with the handlers', one at a time; only
+            # the drain holds them back.
+            stack.streams.flush()
             with stack.paused():
-                stack.flush_delivery_streams()
                 counts = self.exporter.drain(writer, seen)
                 self._stream_failed += self.exporter.drain_stream_errors()
         finally:

@@ -18,9 +18,10 @@ source data in Amazon Data Firehose" and "Handle failure in data transformation"
   ``arrivalTimestamp``, ``errorCode``, ``errorMessage``, ``attemptEndingTimestamp``,
   ``rawData``, ``lambdaArn``). ``Dropped`` records are counted, and written nowhere.
 
-What is not emulated: the buffering time (the stack flushes when the invocation that put the
-records ends, and whenever the caller asks), the Parquet conversion (records stay JSON lines),
-and the processor's own buffering hints beyond the batch size.
+What is not emulated: the buffering time (by default the stack flushes when the invocation that
+put the records ends; ``bookings serve`` flushes at each refresh instead, as Firehose flushes at
+its buffer interval), the Parquet conversion (records stay JSON lines), and the processor's own
+buffering hints beyond the batch size.
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ class StreamProcessors:
         self._buffers: dict[str, list[_Buffered]] = {name: [] for name in self.streams}
         self._lock = threading.Lock()
         self.counts = {name: ProcessingCounts() for name in self.streams}
+        # When set, the stack flushes at the end of each invocation; a caller that flushes on
+        # its own cadence (``bookings serve``, like Firehose's buffer interval) clears it.
+        self.flush_after_each_invocation = True
 
     @property
     def processor_ids(self) -> frozenset[str]:

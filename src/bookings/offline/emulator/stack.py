@@ -184,7 +184,10 @@ class EmulatedStack:
             self.crawler.poll()
 
     def _after_invoke(self, spec: FunctionSpec) -> None:
-        if spec.logical_id not in self.streams.processor_ids:
+        if (
+            self.streams.flush_after_each_invocation
+            and spec.logical_id not in self.streams.processor_ids
+        ):
             self.streams.flush()
 
     def flush_delivery_streams(self) -> int:
