@@ -9,6 +9,10 @@
 - Nothing lost: the server is stopped with SIGTERM, then the lake must hold exactly the
   bookings the answers accepted (each once).
 
+Machines differ, and so does what else they run: the server's CPU time is measured too, and
+the bookings it accepts per CPU-second are reported beside the wall-clock rate (with the load
+average at the end of the sustained phase).
+
 The server runs with its defaults (every 10 seconds the stream's processor runs, the lake export
 and the report are rebuilt), in its own process; the clients share the machine with it.
 ``python -m benchmarks api`` runs it alone (``make bench`` runs every ``bench_*.py``).
@@ -31,6 +35,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 SUSTAIN_SECONDS = 60.0
 WINDOW_SECONDS = 10.0
@@ -184,7 +190,17 @@ def run() -> dict[str, Any]:
                     time.sleep(0.2)
                 if not port:
                     raise RuntimeError(f"bookings serve did not start: {log.read_text()[-500:]}")
+                process = psutil.Process(server.pid)
+                cpu_before = sum(process.cpu_times()[:2])
                 sustained = _sustain(port, batches)
+                server_cpu = sum(process.cpu_times()[:2]) - cpu_before
+                sustained["server_cpu_seconds"] = round(server_cpu, 1)
+                # Independent of what else the machine runs: the bookings one CPU-second of
+                # the server accepts (it serves from one process, mostly on one core).
+                sustained["bookings_per_server_cpu_second"] = round(
+                    sustained["bookings_accepted"] / max(server_cpu, 1e-9)
+                )
+                sustained["load_average_1min_after"] = round(os.getloadavg()[0], 1)
                 latency, latency_ids = _latency(port, batches)
                 stop_started = time.perf_counter()
                 server.send_signal(signal.SIGTERM)

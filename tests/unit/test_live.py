@@ -3,19 +3,26 @@ and the live records the API puts to the stream."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
 from booking_core.enrichment import booking_id
 from booking_core.live import (
     LIVE_RECORD_KEYS,
+    _cell,
     enrich_bookings,
     live_record,
     rejected_rows,
     validate_bookings,
 )
-from booking_core.schema import REQUIRED_FIELDS, RejectedRow, ScoredBooking
+from booking_core.pipeline import ValidRow, validate_stream
+from booking_core.schema import REQUIRED_FIELDS, SOURCE_FIELDS, RejectedRow, ScoredBooking
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 GOOD = {
     "num_passengers": 2,
@@ -63,11 +70,11 @@ def test_every_booking_is_accepted_or_rejected_by_its_position() -> None:
         ({**GOOD, "booking_complete": 3}, ["booking_complete:out_of_range"]),
     ],
 )
-def test_what_the_reader_must_not_see_is_rejected_in_place(
+def test_each_booking_is_answered_in_its_place(
     booking: dict[str, object], reasons: list[str]
 ) -> None:
-    """A blank booking would be skipped by the reader and a line break would split its record:
-    either would give the next booking's outcome to this one. Each is answered where it is."""
+    """A blank booking, a line break in a value: each is answered where it is, never with
+    another booking's outcome."""
     checked = validate_bookings([GOOD, booking, {**GOOD, "route": "PENTPE"}], "api#r2")
     assert [(row.row_number, row.values["route"]) for row in checked.valid] == [
         (1, "KULSYD"),
@@ -127,3 +134,64 @@ def test_live_bookings_without_an_outcome_are_enriched_unscored() -> None:
     assert booking.booking_date == RECEIVED.date()
     assert booking.origin_airport == "KUL"
     assert booking.destination_country == "AU"
+
+
+CELL_VARIANTS = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "  ",
+            "x",
+            "2.0",
+            "1,000",
+            "yes",
+            "No",
+            " internet ",
+            "MOBILE",
+            "Round Trip",
+            "one-way",
+            "Monday",
+            "sat",
+            "akldel",
+            "KUL",
+            "1e3",
+            "-1",
+            "12",
+            "0",
+            "1",
+            "5.52",
+            "(not set)",
+            "Réunion",
+            "nan",
+            '"quoted"',
+            "a,b",
+        ]
+    ),
+    st.integers(min_value=-5, max_value=2000),
+    st.floats(min_value=-1, max_value=30, allow_nan=False),
+    st.booleans(),
+    st.none(),
+)
+
+
+@given(st.fixed_dictionaries(dict.fromkeys(SOURCE_FIELDS, CELL_VARIANTS)))
+@settings(max_examples=300, deadline=None)
+def test_a_booking_is_judged_as_the_same_row_of_a_file(booking: dict[str, Any]) -> None:
+    """The API's checks give what the file reader and validator give for the same cells."""
+    columns = (
+        list(SOURCE_FIELDS) if booking["booking_complete"] is not None else list(REQUIRED_FIELDS)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerow([_cell(booking[name]) for name in columns])
+    if not any(_cell(booking[name]).strip() for name in columns):
+        return  # the reader skips a blank record; the API rejects it field by field
+    (from_file,) = list(validate_stream(io.BytesIO(out.getvalue().encode()), source_file="f"))
+    checked = validate_bookings([{name: booking[name] for name in columns}], "api#h")
+    if isinstance(from_file, ValidRow):
+        assert checked.rejected == []
+        assert checked.valid[0].values == from_file.values
+    else:
+        assert checked.valid == []
+        assert checked.rejected[0].reasons == from_file.reasons

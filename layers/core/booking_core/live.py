@@ -1,10 +1,12 @@
 """Live bookings (the HTTP API): the same checks and enrichment as booking files.
 
-A request is validated through the same CSV reader and validator as a file, so a booking the API
-accepts is exactly a booking a file would deliver, with the same reason codes when it is not.
-Before the reader sees them, a booking that is not an object, names a field the contract does
-not have, holds a list or an object, holds a control character (a line break would split the
-CSV record) or has no value at all (the reader skips blank records) is rejected on its own.
+Each value of a booking is checked by the same field validator as a file's cells
+(``booking_core.validation``: the ``ColumnChecker`` the reader's record checker uses), given as
+the text a CSV file would hold for it, so a booking the API accepts is exactly a booking a file
+would deliver, with the same reason codes when it is not. Before that, a booking that is not an
+object, names a field the contract does not have, holds a list or an object, or holds a control
+character (a line break could not be in a file's cell unquoted) is rejected as such. The outcome
+(``booking_complete``) is checked when the booking gives one: live bookings rarely know it.
 
 An accepted booking travels to Firehose as a *live record* (``live_record``): its validated
 values and where it came from, not yet enriched. The delivery stream's transformation Lambda
@@ -14,8 +16,6 @@ one place for every live booking, whoever put it to the stream.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,9 +26,9 @@ import orjson
 
 from booking_core.enrichment import EnrichmentContext, enrich_row
 from booking_core.jsonl import firehose_timestamp
-from booking_core.pipeline import RejectedRecord, ValidRow, validate_stream
-from booking_core.schema import OUTCOME_FIELD, REQUIRED_FIELDS, SCHEMA_VERSION, SOURCE_FIELDS
-from booking_core.validation import describe
+from booking_core.pipeline import ValidRow
+from booking_core.schema import OUTCOME_FIELD, SCHEMA_VERSION, SOURCE_FIELDS
+from booking_core.validation import ColumnChecker, describe
 
 # The members of a live record, in the order they are written.
 LIVE_RECORD_KEYS: Final = ("schema_version", "source_file", "row_number", "received_at", "booking")
@@ -65,7 +65,8 @@ _CONTROL_CHARACTER: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _shape_problems(booking: Any) -> tuple[list[str], str] | None:
-    """Reasons and a message for a booking the CSV path must not see; None when it may."""
+    """Reasons and a message for a booking that is not a flat object of booking fields; None
+    when it is one (its values are then checked field by field)."""
     if not isinstance(booking, dict):
         reason = f"{BOOKING_REASON_FIELD}:not_an_object"
         return [reason], f"booking is a JSON {_json_type(booking)}, not an object"
@@ -83,14 +84,7 @@ def _shape_problems(booking: Any) -> tuple[list[str], str] | None:
             messages.append(describe(name, "control_character", value))
     if reasons:
         return reasons, "; ".join(messages)
-    if all(_blank(booking.get(name)) for name in SOURCE_FIELDS):
-        reasons = [f"{name}:missing" for name in REQUIRED_FIELDS]
-        return reasons, "the booking has no value"
     return None
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _json_type(value: Any) -> str:
@@ -107,75 +101,60 @@ def _json_type(value: Any) -> str:
     return "number"
 
 
-def _cell(value: Any) -> Any:
-    # JSON true/false reach the validator as the words it reads for 0/1 flags.
+def _cell(value: Any) -> str:
+    """A JSON value as the text a booking file's cell holds (what ``csv.writer`` writes for
+    it); JSON true/false as the words the validator reads for 0/1 flags."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else value
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else repr(value)
 
 
-def _as_csv(bookings: Sequence[dict[str, Any]], columns: list[str]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for booking in bookings:
-        writer.writerow([_cell(booking.get(column)) for column in columns])
-    return out.getvalue().encode()
+# One checker per source field for the process: they remember the texts they have checked (a
+# bounded cache), so a warm Lambda checks most values of a request with a dictionary look-up.
+_CHECKERS: Final = {name: ColumnChecker(name) for name in SOURCE_FIELDS}
 
 
-def _checked(
-    bookings: Sequence[dict[str, Any]], source_file: str
-) -> list[ValidRow | RejectedRecord] | None:
-    """One outcome per booking, in order; None if the reader did not see one record each."""
-    columns = [f for f in SOURCE_FIELDS if f != OUTCOME_FIELD]
-    if any(b.get(OUTCOME_FIELD) is not None for b in bookings):
-        columns.append(OUTCOME_FIELD)
-    run = validate_stream(io.BytesIO(_as_csv(bookings, columns)), source_file=source_file)
-    outcomes = list(run)
-    if [o.row_number for o in outcomes] != list(range(1, len(bookings) + 1)):
-        return None
-    return outcomes
+def _check(booking: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
+    """(values, reasons, details) of one booking, field by field as a file's row is checked;
+    the outcome is checked only when the booking gives one."""
+    values: dict[str, Any] = {}
+    reasons: list[str] = []
+    details: list[str] = []
+    for name in SOURCE_FIELDS:
+        raw = booking.get(name)
+        if name == OUTCOME_FIELD and raw is None:
+            values[name] = None
+            continue
+        cell = _cell(raw)
+        result = _CHECKERS[name].check(cell)
+        if result.rule is None:
+            values[name] = result.value
+        else:
+            reasons.append(f"{name}:{result.rule}")
+            details.append(describe(name, result.rule, cell))
+    return values, reasons, details
 
 
 def validate_bookings(bookings: Sequence[Any], source_file: str) -> LiveValidation:
     """Check every booking of a request; each is accepted or rejected by its position.
 
-    Bookings with an outcome (``booking_complete``) and without one are read as two files: in a
-    file that has the outcome column an empty outcome is an error, and a live booking may or may
-    not know its outcome."""
+    ``source_file`` names the request in the records; the checks do not depend on it."""
+    del source_file
+    valid: list[ValidRow] = []
     rejected: list[LiveRejection] = []
-    groups: dict[bool, list[tuple[int, dict[str, Any]]]] = {False: [], True: []}
     for index, booking in enumerate(bookings):
         problems = _shape_problems(booking)
         if problems is not None:
             rejected.append(LiveRejection(index, *problems))
-        else:
-            groups[booking.get(OUTCOME_FIELD) is not None].append((index, booking))
-    valid: list[ValidRow] = []
-    for group in groups.values():
-        if not group:
             continue
-        outcomes = _checked([booking for _, booking in group], source_file)
-        if outcomes is None:
-            # Safety net: the reader must see one record per booking; if it did not, each
-            # booking is read alone so that no outcome is ever given to another booking.
-            outcomes = [_checked_alone(booking, source_file) for _, booking in group]
-        for (index, _), outcome in zip(group, outcomes, strict=True):
-            if isinstance(outcome, RejectedRecord):
-                message = outcome.message.removeprefix(f"{source_file}: row {outcome.row_number}: ")
-                rejected.append(LiveRejection(index, list(outcome.reasons), message))
-            else:
-                valid.append(ValidRow(index + 1, outcome.values, False))
-    rejected.sort(key=lambda item: item.index)
-    valid.sort(key=lambda row: row.row_number)
+        values, reasons, details = _check(booking)
+        if reasons:
+            rejected.append(LiveRejection(index, reasons, "; ".join(details)))
+        else:
+            valid.append(ValidRow(index + 1, values, False))
     return LiveValidation(valid, rejected)
-
-
-def _checked_alone(booking: dict[str, Any], source_file: str) -> ValidRow | RejectedRecord:
-    outcomes = _checked([booking], source_file)
-    if outcomes is not None:
-        return outcomes[0]
-    return RejectedRecord(1, "", ["row:malformed"], "the booking could not be read as one record")
 
 
 def rejected_rows(
