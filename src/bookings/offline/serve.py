@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -99,6 +100,11 @@ class _Server(ThreadingHTTPServer):
         self.stopping = False
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line in the access log (a client gone mid-answer...), not a traceback."""
+        error = sys.exc_info()[1]
+        self.live.log(f"{client_address[0]}: connection ended: {type(error).__name__}: {error}")
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -163,7 +169,11 @@ class _Handler(BaseHTTPRequestHandler):
             # The body is not read: the connection cannot be reused.
             self.close_connection = True
             return gateway_answer(413, "Request Entity Too Large")
-        body = self._read_chunked() if chunked else self.rfile.read(size) if size else b""
+        try:
+            body = self._read_chunked() if chunked else self.rfile.read(size) if size else b""
+        except ValueError:
+            self.close_connection = True
+            return gateway_answer(400, "Bad Request")
         if body is None:
             self.close_connection = True
             return gateway_answer(413, "Request Entity Too Large")
