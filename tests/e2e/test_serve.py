@@ -125,7 +125,7 @@ def latest_sources(out: Path) -> list[str]:
 
 def test_every_booking_posted_is_in_the_lake_or_rejected_with_its_reason(tmp_path: Path) -> None:
     requests = traffic(seed=23, bookings=3000)
-    with serving(tmp_path, "--refresh", "1") as served:
+    with serving(tmp_path, "--refresh", "1", "--report-every", "1") as served:
         answers = post_all(served, requests)
         # The dashboards' latest-ingests table moves as bookings arrive.
         last = next(a["body"]["source_file"] for a in reversed(answers) if a["body"]["accepted"])

@@ -11,7 +11,11 @@ from types import FrameType
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from bookings.offline.serve import DEFAULT_PORT, DEFAULT_REFRESH_SECONDS
+    from bookings.offline.serve import (
+        DEFAULT_PORT,
+        DEFAULT_REFRESH_SECONDS,
+        DEFAULT_REPORT_SECONDS,
+    )
 
     parser = subparsers.add_parser(
         "serve",
@@ -35,8 +39,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=float,
         default=DEFAULT_REFRESH_SECONDS,
         metavar="SECONDS",
-        help="how often what was delivered moves to DIR/lake and the report is rebuilt "
+        help="how often what was delivered moves to DIR/lake "
         f"(default {DEFAULT_REFRESH_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--report-every",
+        type=float,
+        default=DEFAULT_REPORT_SECONDS,
+        metavar="SECONDS",
+        help="rebuild DIR/report (the dashboards) at most this often when bookings arrived, "
+        f"and at the end (default {DEFAULT_REPORT_SECONDS:g})",
     )
     parser.add_argument("--no-report", action="store_true", help="do not rebuild DIR/report")
     parser.add_argument("--json", action="store_true", help="print the totals as JSON at the end")
@@ -47,8 +59,11 @@ def run(args: argparse.Namespace) -> int:
     from bookings.offline.serve import STREAM_FLUSH_SECONDS, LiveServer, write_totals
     from bookings.offline.session import OfflineRunError, OfflineSession
 
-    if args.refresh <= 0:
-        print("error: --refresh must be more than 0 seconds", file=sys.stderr)
+    if args.refresh <= 0 or args.report_every < 0:
+        print(
+            "error: --refresh must be more than 0 seconds, --report-every at least 0",
+            file=sys.stderr,
+        )
         return 2
     stop = threading.Event()
 
@@ -62,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
         with OfflineSession(args.out) as session:
             try:
                 server = LiveServer(
-                    session, port=args.port, refresh_seconds=args.refresh, report=not args.no_report
+                    session,
+                    port=args.port,
+                    refresh_seconds=args.refresh,
+                    report_seconds=None if args.no_report else args.report_every,
                 )
             except OSError as exc:
                 print(

@@ -9,9 +9,10 @@ the delivery stream waits in the emulated stream's buffer.
 Every second (``tick``) the stream's processor (TransformStream) runs on what was buffered, in
 batches of its buffer size (``emulator.firehose``), as Firehose runs it at its buffer interval.
 Every ``refresh`` seconds what it delivered and the rejected bookings the function kept move to
-``DIR/lake/`` in part files of their own, and ``DIR/report/`` is rebuilt, so the
-dashboards' latest-ingests table shows the requests just posted; records the processor failed
-go to ``DIR/quarantine/stream/``. ``stop()`` (SIGINT or SIGTERM in ``bookings serve``) stops
+``DIR/lake/`` in part files of their own (records the processor failed go to
+``DIR/quarantine/stream/``), and every ``report_seconds`` at most, when anything arrived,
+``DIR/report/`` is rebuilt, so the dashboards' latest-ingests table shows the requests just
+posted. ``stop()`` (SIGINT or SIGTERM in ``bookings serve``) stops
 accepting connections, lets the requests in progress finish, then exports everything they
 accepted, rebuilds the catalog and the report, and returns the totals: nothing accepted is
 left behind. A process killed outright (SIGKILL) loses what was not exported yet: at most one
@@ -54,6 +55,9 @@ DEFAULT_HOST: Final = "127.0.0.1"
 # The port `sam local start-api` listens on by default.
 DEFAULT_PORT: Final = 3000
 DEFAULT_REFRESH_SECONDS: Final = 10.0
+# The report (every KPI over the whole lake, the workbook, the dashboards) costs seconds of CPU
+# on a large lake: rebuilt at most this often while serving, and once more at the end.
+DEFAULT_REPORT_SECONDS: Final = 30.0
 # How often the stream's processor runs on what the requests put (Firehose's processor buffer
 # interval is a minute in AWS; offline the work is spread out instead of landing at each refresh).
 STREAM_FLUSH_SECONDS: Final = 1.0
@@ -207,7 +211,7 @@ class LiveServer:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
-        report: bool = True,
+        report_seconds: float | None = DEFAULT_REPORT_SECONDS,
     ) -> None:
         stack = session.stack
         if stack is None:
@@ -221,7 +225,10 @@ class LiveServer:
         # than once per request.
         stack.streams.flush_after_each_invocation = False
         self.refresh_seconds = refresh_seconds
-        self.report = report
+        # None: the report is not rebuilt while serving (nor at the end).
+        self.report_seconds = report_seconds
+        self._report_due = False
+        self._last_report = float("-inf")
         self.totals = ServeTotals()
         self._seen = seen_rows_of_sources(self.out_dir, API_SOURCE_PREFIX)
         self._lock = threading.Lock()
@@ -295,7 +302,12 @@ class LiveServer:
         )
         self.totals.stream_failed = self.session.stream_failed
         arrived = bool(counts.bookings or counts.rejected)
-        if arrived and self.report:
+        self._report_due = self._report_due or arrived
+        if (
+            self._report_due
+            and self.report_seconds is not None
+            and time.monotonic() - self._last_report >= self.report_seconds
+        ):
             self._build_report()
         return arrived
 
@@ -303,6 +315,8 @@ class LiveServer:
         from bookings.analytics.engine import QueryError
         from bookings.analytics.report import build_report
 
+        self._last_report = time.monotonic()
+        self._report_due = False
         try:
             build_report(self.out_dir, self.out_dir / REPORT_DIR)
         except (QueryError, OSError) as exc:
@@ -321,7 +335,9 @@ class LiveServer:
             self._thread.join()
         self.refresh()
         self.session.build_catalog()
-        if self.report and not (self.out_dir / REPORT_DIR).is_dir():
+        if self.report_seconds is not None and (
+            self._report_due or not (self.out_dir / REPORT_DIR).is_dir()
+        ):
             self._build_report()
         with contextlib.suppress(OSError):
             self._log.close()
