@@ -11,12 +11,12 @@ WITH valid AS (
         count(*) AS valid_rows,
         count(*) FILTER (WHERE is_duplicate) AS duplicates,
         count(*) FILTER (WHERE booking_origin_code = 'unknown') AS unknown_origins
-    FROM bookings
+    FROM committed_bookings
     GROUP BY source_file
 ),
 rejected AS (
     SELECT source_file, count(*) AS rejected_rows
-    FROM rejected_bookings
+    FROM committed_rejected_bookings
     GROUP BY source_file
 ),
 files AS (

@@ -18,7 +18,7 @@ WITH files AS (
 ),
 rejected AS (
     SELECT source_file, count(*) AS rejected_rows
-    FROM rejected_bookings
+    FROM committed_rejected_bookings
     GROUP BY source_file
 )
 SELECT

@@ -8,7 +8,7 @@ draws SVG charts: no library, no CDN, nothing fetched; the files open from disk.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -196,7 +196,7 @@ def _month(value: Any) -> str:
     return "–" if value is None else str(value)[:7]
 
 
-FORMATTERS = {
+FORMATTERS: dict[str | None, Callable[[Any], str]] = {
     "pct": _pct,
     "signed": _signed,
     "points": _points,

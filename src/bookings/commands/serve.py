@@ -56,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from bookings.offline.lock import OutputFolderBusyError
     from bookings.offline.serve import STREAM_FLUSH_SECONDS, LiveServer, write_totals
     from bookings.offline.session import OfflineRunError, OfflineSession
 
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps(totals.to_json()), file=out, flush=True)
             else:
                 print(f"stopped: {server.summary()}", file=out, flush=True)
-    except OfflineRunError as exc:
+    except (OfflineRunError, OutputFolderBusyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

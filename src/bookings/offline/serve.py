@@ -242,7 +242,7 @@ class LiveServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     # -- requests -------------------------------------------------------------------------------
     def invoke(self, route: Route, handler: BaseHTTPRequestHandler, body: bytes) -> HttpAnswer:

@@ -122,23 +122,10 @@ def post_bookings(
     now: datetime | None = None,
     context: LambdaContext | None = None,
 ) -> ApiAnswer:
-    try:
-        body = _body_bytes(request)
-    except (binascii.Error, ValueError):
-        return problem(400, "the body is not valid base64")
-    if len(body) > MAX_BODY_BYTES:
-        return problem(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        return problem(400, f"the body is not valid JSON: {exc}")
-    bookings = payload if isinstance(payload, list) else [payload]
-    if not bookings:
-        return problem(400, "no booking in the request")
-    if len(bookings) > MAX_BOOKINGS_PER_REQUEST:
-        return problem(
-            413, f"{len(bookings)} bookings: at most {MAX_BOOKINGS_PER_REQUEST} per request"
-        )
+    batch = _read_batch(request)
+    if isinstance(batch, ApiAnswer):
+        return batch
+    body, bookings = batch
     key = _header(request, IDEMPOTENCY_HEADER)
     if key is not None and not _KEY.match(key):
         return problem(400, f"the {IDEMPOTENCY_HEADER} header must match {IDEMPOTENCY_KEY_PATTERN}")
@@ -176,6 +163,28 @@ def post_bookings(
         delivered=0 if replayed else int(outcome["delivered"]),
         replayed=replayed,
     )
+
+
+def _read_batch(request: APIGatewayProxyEventV2Model) -> tuple[bytes, list[Any]] | ApiAnswer:
+    """The request's body and its bookings, or the answer refusing them (400 or 413)."""
+    try:
+        body = _body_bytes(request)
+    except (binascii.Error, ValueError):
+        return problem(400, "the body is not valid base64")
+    if len(body) > MAX_BODY_BYTES:
+        return problem(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return problem(400, f"the body is not valid JSON: {exc}")
+    bookings = payload if isinstance(payload, list) else [payload]
+    if not bookings:
+        return problem(400, "no booking in the request")
+    if len(bookings) > MAX_BOOKINGS_PER_REQUEST:
+        return problem(
+            413, f"{len(bookings)} bookings: at most {MAX_BOOKINGS_PER_REQUEST} per request"
+        )
+    return body, bookings
 
 
 def _idempotency_problem(exc: IdempotencyError, received: int) -> ApiAnswer:

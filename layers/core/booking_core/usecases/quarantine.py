@@ -1,6 +1,8 @@
 """QuarantineFile: a file's processing failed. Keep a copy of the raw object beside an error
-report, so that nothing is lost and an operator can see why; alert the operators; release the
-idempotency claim (FAILED) so that a corrected re-upload runs."""
+report, so that nothing is lost and an operator can see why; record the outcome in the audit
+trail (``quarantined``: whatever rows were delivered stay invisible to what users query); alert
+the operators; release the idempotency claims (the object's and its bytes', FAILED) so that a
+corrected re-upload, or the same file uploaded again, runs."""
 
 from __future__ import annotations
 
@@ -12,10 +14,13 @@ from typing import Any
 import orjson
 from botocore.exceptions import ClientError
 
+from booking_core.audit import QUARANTINED, IngestAuditRow, one_line
 from booking_core.aws.clients import ClientFactory
 from booking_core.aws.idempotency import IdempotencyStore
 from booking_core.aws.notifications import publish_alert
 from booking_core.aws.settings import Settings
+from booking_core.usecases.audit_trail import audit_log, file_identity_row
+from booking_core.usecases.chunks import read_receipts
 from booking_core.usecases.source import SourceObject
 from booking_core.workflow import CaughtError, Quarantined, QuarantineRequest
 
@@ -61,10 +66,30 @@ def quarantine_file(
         error=request.error,
         execution=request.execution,
     )
+    checksum = None
     if settings.idempotency_table:
-        IdempotencyStore(client("dynamodb"), settings.idempotency_table).fail(
-            source.object_id, orjson.dumps(kept.report).decode()
+        claims = IdempotencyStore(client("dynamodb"), settings.idempotency_table)
+        checksum = claims.content_of(source.object_id)
+        if checksum:
+            claims.release_content(checksum, request.execution)
+        claims.fail(source.object_id, orjson.dumps(kept.report).decode())
+    counts = progress_counts(client("s3"), settings, source)
+    audit_log(settings, client).write(
+        IngestAuditRow(
+            **file_identity_row(source),
+            rows=counts["rows"],
+            valid=counts["valid"],
+            rejected=counts["rejected"],
+            delivered=counts["delivered"],
+            scored=counts["scored"],
+            checksum_sha256=checksum,
+            status=QUARANTINED,
+            execution=request.execution,
+            started_at=request.started_at,
+            finished_at=datetime.now(UTC),
+            error=one_line(f"{kept.error}: {kept.reason}"),
         )
+    )
     message_id = None
     if settings.alert_topic_arn:
         message_id = publish_alert(
@@ -80,6 +105,30 @@ def quarantine_file(
         report_key=kept.report_key,
         alert_message_id=message_id,
     )
+
+
+def progress_counts(s3: Any, settings: Settings, source: SourceObject) -> dict[str, int | None]:
+    """How far the file got: its counts from Validate's manifest and the rows Deliver delivered
+    (from the chunk receipts); None where a step never ran."""
+    prefix = f"{settings.staging_prefix}{source.file_id}/"
+    counts: dict[str, int | None] = {
+        "rows": None,
+        "valid": None,
+        "rejected": None,
+        "delivered": None,
+        "scored": None,
+    }
+    try:
+        body = s3.get_object(Bucket=settings.lake_bucket, Key=f"{prefix}manifest.json")["Body"]
+        summary = orjson.loads(body.read()).get("summary", {})
+    except (ClientError, orjson.JSONDecodeError, AttributeError):
+        return counts
+    for name in ("rows", "valid", "rejected"):
+        counts[name] = int(summary.get(name, 0))
+    receipts = read_receipts(s3, settings.lake_bucket, prefix)
+    counts["delivered"] = sum(r.delivered for r in receipts.values())
+    counts["scored"] = sum(r.scored for r in receipts.values())
+    return counts
 
 
 def quarantine_object(

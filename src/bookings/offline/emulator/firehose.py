@@ -181,7 +181,7 @@ class StreamProcessors:
                 "RequestResponses": [{"RecordId": uuid.uuid4().hex} for _ in records],
             }
 
-        FirehoseBackend.put_record_batch = put_record_batch  # type: ignore[method-assign]
+        FirehoseBackend.put_record_batch = put_record_batch  # type: ignore[method-assign,assignment]
         try:
             yield
         finally:
