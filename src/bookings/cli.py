@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "train",
     "evaluate",
     "score",
+    "serve",
     "serve_model",
     "package_training_code",
     "demo",

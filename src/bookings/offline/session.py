@@ -51,7 +51,14 @@ from bookings.offline.emulator import (
     HarnessError,
     pattern_matches,
 )
-from bookings.offline.export import QUARANTINE_DIR, LakeExporter, SeenRows, seen_rows_for
+from bookings.offline.export import (
+    QUARANTINE_DIR,
+    STREAM_ERRORS_DIR,
+    DrainCounts,
+    LakeExporter,
+    SeenRows,
+    seen_rows_for,
+)
 from bookings.offline.ledger import Ledger, LedgerError, ledger_key
 from bookings.offline.lock import OutputFolderBusyError, OutputLock
 from bookings.offline.logs import captured_function_logs
@@ -295,6 +302,8 @@ class OfflineSession:
         self._export_seconds = 0.0
         self._seen: dict[str, SeenRows] = {}
         self._audit: list[dict[str, Any]] = []
+        # Records the delivery stream's processor failed, moved to DIR/quarantine/stream/.
+        self._stream_failed = 0
         self.seconds: dict[str, float] = {}
         # The command's own output: the session sends standard output to the functions' log.
         self.stdout = sys.stdout
@@ -613,6 +622,8 @@ class OfflineSession:
             result.error = (
                 f"the lake export does not reconcile: {result.delivered} delivered, "
                 f"{in_lake} in the lake; {result.rejected} rejected, {rejected_in_lake} in the lake"
+                f"; {self._stream_failed} record(s) of the stream failed so far "
+                f"({QUARANTINE_DIR}/{STREAM_ERRORS_DIR}/)"
             )
 
     def _follow(
@@ -627,8 +638,12 @@ class OfflineSession:
         manifest_key = f"{staging_prefix}manifest.json"
         chunks: int | None = None
         last_drain = time.perf_counter()
+        processors = stack.streams.processor_ids
         while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-            invocations = stack.invocations[first_invocation:]
+            # The workflow's steps: the stream's processor runs after each Deliver, besides.
+            invocations = [
+                i for i in stack.invocations[first_invocation:] if i[0] not in processors
+            ]
             if chunks is None and any(i[0] == "ValidateFunction" for i in invocations):
                 chunks = self._chunk_count(manifest_key)
             if invocations:
@@ -658,8 +673,33 @@ class OfflineSession:
         mark = time.perf_counter()
         with stack.paused():
             self.exporter.drain(writer, self._seen, self._audit)
+            self._stream_failed += self.exporter.drain_stream_errors()
             self.exporter.expire_staging(staging_prefix)
         self._export_seconds += time.perf_counter() - mark
+
+    @property
+    def stream_failed(self) -> int:
+        """Records the delivery stream's processor failed, moved to DIR/quarantine/stream/."""
+        return self._stream_failed
+
+    def export_pending(self, seen: dict[str, SeenRows]) -> DrainCounts:
+        """Move everything delivered so far to the lake, in part files of their own (readable
+        as soon as this returns), leaving out the rows ``seen`` holds; and the records the
+        delivery stream's processor failed to ``DIR/quarantine/stream/`` (``stream_failed``)."""
+        stack = self._require_stack()
+        assert self.exporter is not None
+        writer = LakeWriter(self.out_dir, row_group_rows=EXPORT_ROW_GROUP_ROWS)
+        try:
+            # The processor's invocations take turns with the handlers', one at a time; only
+            # the drain holds them back.
+            stack.streams.flush()
+            with stack.paused():
+                # Bookings posted to the API are committed per request: they need no audit row.
+                counts = self.exporter.drain(writer, seen, [])
+                self._stream_failed += self.exporter.drain_stream_errors()
+        finally:
+            writer.close()
+        return counts
 
     def _chunk_count(self, manifest_key: str) -> int | None:
         stack = self._require_stack()
