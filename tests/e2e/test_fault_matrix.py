@@ -443,7 +443,7 @@ def test_every_function_refuses_an_event_that_is_not_an_object_in_one_line(
         captured = capsys.readouterr()
         assert code == 2
         assert captured.err.strip() == (
-            "error: --object needs an S3 Object Created event (detail.object.key)"
+            "bookings: error: --object needs an S3 Object Created event (detail.object.key)"
         )
 
 

@@ -4,6 +4,7 @@ checked against what the event and the seeded data say it must be."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -87,6 +88,20 @@ def check_ingest_api(answer: dict[str, Any]) -> None:
     assert (len(body["accepted"]), body["rejected"]) == (2, [])
 
 
+def check_transform_stream(answer: dict[str, Any]) -> None:
+    sent = event("transform_stream")["records"]
+    results = answer["records"]
+    assert [r["recordId"] for r in results] == [r["recordId"] for r in sent]
+    # A raw live booking enriched, an enriched record passed through unchanged, and what cannot
+    # be used marked ProcessingFailed (Firehose writes it under the error prefix).
+    assert [r["result"] for r in results] == ["Ok", "Ok", "ProcessingFailed"]
+    enriched = json.loads(base64.b64decode(results[0]["data"]))
+    assert enriched["route"] == "AKLDEL"
+    assert enriched["origin_airport"] == "AKL"
+    assert enriched["booking_id"]
+    assert results[1]["data"] == sent[1]["data"]
+
+
 def expecting(**fields: Any) -> Callable[[dict[str, Any]], None]:
     def check(answer: dict[str, Any]) -> None:
         assert {key: answer[key] for key in fields} == fields
@@ -105,6 +120,7 @@ CHECKS: dict[str, tuple[list[str], Callable[[dict[str, Any]], None]]] = {
     "quarantine_file": ([], check_quarantine),
     "finalize_file": ([], check_finalize),
     "ingest_api": ([], check_ingest_api),
+    "transform_stream": ([], check_transform_stream),
     "evaluate_model": (WITH_MODEL, check_evaluate),
     "promote_model": (WITH_MODEL, check_promote),
 }
@@ -134,5 +150,7 @@ def test_a_model_function_without_an_endpoint_is_named_with_its_condition(
     code = main(["invoke", "evaluate_model", "--event", str(EVENTS / "evaluate_model.json")])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("error: EvaluateModelFunction exists only when the template's condition")
+    assert err.startswith(
+        "bookings: error: EvaluateModelFunction exists only when the template's condition"
+    )
     assert "HasEndpoint" in err

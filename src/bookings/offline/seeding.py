@@ -303,6 +303,7 @@ SEEDS: dict[str, tuple[str, Callable[..., Seeded]]] = {
     "check_crawler": ("nothing (the crawler is the stack's)", _nothing),
     "refresh_spice": ("nothing (the data sets are the stack's)", _nothing),
     "ingest_api": ("nothing (the bookings are in the request)", _nothing),
+    "transform_stream": ("nothing (the records are in the event)", _nothing),
 }
 
 
