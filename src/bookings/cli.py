@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "run",
     "sql",
     "audit",
+    "compact",
     "watch",
     "invoke",
     "report",

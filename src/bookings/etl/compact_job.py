@@ -275,7 +275,10 @@ def _copy_order() -> WindowSpec:
 
 
 def _row_identity() -> Column:
-    return F.xxhash64(*[F.col(name) for name in (*_KEY_COLUMNS, _FILE_PATH)])
+    """A kept row's identity: its key columns and the name of its file (not the file's full
+    path, so that a lake copied or moved elsewhere is still unchanged)."""
+    file_name = F.element_at(F.split(F.col(_FILE_PATH), "/"), -1)
+    return F.xxhash64(*[F.col(name) for name in _KEY_COLUMNS], file_name)
 
 
 # ---------------------------------------------------------------------------------------------
