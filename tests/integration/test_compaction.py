@@ -33,6 +33,8 @@ from bookings.lake import LakeWriter, committed_file_record
 pytest.importorskip("pyspark", reason="the 'spark' extra is part of make setup")
 pytestmark = pytest.mark.slow
 
+from bookings.analytics.engine import connect, run_sql  # noqa: E402
+from bookings.analytics.report import build_report, run_kpis, summary_views  # noqa: E402
 from bookings.etl import compact_job  # noqa: E402
 from bookings.etl.compact_job import DIMENSIONS, OVERALL, CountMismatch  # noqa: E402
 from bookings.etl.local import (  # noqa: E402
@@ -41,6 +43,7 @@ from bookings.etl.local import (  # noqa: E402
     MONTHLY_SUMMARY_TABLE,
     compact_lake,
     local_session,
+    summaries_current,
 )
 
 ROWS_PER_SMALL_FILE = 40
@@ -474,3 +477,65 @@ def test_cli_compacts_the_offline_lake(
     assert done.returncode == 0, done.stderr
     partitions = len({p.parent.name for p in data_files(lake.root, "bookings")})
     assert done.stdout.startswith(f"nothing to compact: {partitions} partition(s) unchanged")
+
+
+def _rows(table: Any) -> list[tuple[Any, ...]]:
+    return [
+        tuple(round(v, 12) if isinstance(v, float) else v for v in row.values())
+        for row in table.to_pylist()
+    ]
+
+
+def test_the_compacted_table_equals_the_committed_bookings_view(
+    compacted: tuple[DeliveredLake, Any],
+) -> None:
+    """The job's commit rule and the views' (sql/views/committed_bookings.sql, on DuckDB over
+    the delivered files) keep the same rows."""
+    lake, _ = compacted
+    con = connect(lake.root)
+    try:
+        statement = "SELECT booking_id, source_file, row_number FROM {} ORDER BY 1, 2, 3"
+        view = run_sql(con, statement.format("committed_bookings")).to_pylist()
+        table_rows = run_sql(con, statement.format(COMPACTED_TABLE)).to_pylist()
+    finally:
+        con.close()
+    assert table_rows == view
+    assert len(view) == len(expected_rows(lake))
+
+
+def test_the_report_reads_the_switched_kpis_from_the_summaries(
+    compacted: tuple[DeliveredLake, Any], tmp_path: Path
+) -> None:
+    lake, _ = compacted
+    switched = summary_views(lake.root)
+    assert set(switched) == {
+        "monthly_summary",
+        "completion_by_sales_channel",
+        "completion_by_trip_type",
+        "completion_by_service_tier",
+        "completion_by_origin_region",
+        "completion_by_booking_origin",
+        "completion_by_route",
+    }
+    con = connect(lake.root)
+    try:
+        scanned = run_kpis(con)
+        summarised = run_kpis(con, switched)
+    finally:
+        con.close()
+    for kpi in switched:
+        assert _rows(summarised[kpi]) == _rows(scanned[kpi]), kpi
+        assert summarised[kpi].num_rows > 0
+    report = build_report(lake.root, tmp_path / "report", dashboards=False)
+    assert report.from_summaries == switched
+
+
+def test_summaries_are_not_read_once_the_lake_moved_on(
+    compacted: tuple[DeliveredLake, Any], tmp_path: Path
+) -> None:
+    lake = copy_of(compacted[0], tmp_path)
+    assert summaries_current(lake.root)
+    late = _audit_row("incoming/late.csv", "committed", datetime(2025, 6, 2, 8, 5, tzinfo=UTC))
+    _write(lake.root, [], [late])
+    assert not summaries_current(lake.root)
+    assert summary_views(lake.root) == {}

@@ -24,6 +24,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from bookings import fault_points
 from bookings.analytics import sql_files
 from bookings.durable_files import publish, temporary_path
+from bookings.etl.local import COMPACTED_TABLES
 from bookings.lake import CATALOG_FILE, LAKE_TABLES, PARTITION_COLUMN, resolve_lake
 
 
@@ -74,18 +75,20 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _table_view_sql(name: str, table_dir: Path, schema: pa.Schema) -> str:
-    if any(table_dir.glob(f"{PARTITION_COLUMN}=*/*.parquet")):
-        pattern = _quote(str(table_dir.resolve() / f"{PARTITION_COLUMN}=*" / "*.parquet"))
+def _table_view_sql(
+    name: str, table_dir: Path, schema: pa.Schema, partition: str = PARTITION_COLUMN
+) -> str:
+    if any(table_dir.glob(f"{partition}=*/*.parquet")):
+        pattern = _quote(str(table_dir.resolve() / f"{partition}=*" / "*.parquet"))
         # Names and paths are the project's own, quoted; no user text reaches this statement.
         return (
             f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({pattern}, "  # noqa: S608
             f"hive_partitioning = true, union_by_name = true, "
-            f"hive_types = {{'{PARTITION_COLUMN}': DATE}})"
+            f"hive_types = {{'{partition}': DATE}})"
         )
     # No file yet: an empty view with the lake's columns, so every KPI still plans and runs.
     columns = [f"CAST(NULL AS {_duckdb_type(f.type)}) AS {f.name}" for f in schema]
-    columns.append(f"CAST(NULL AS DATE) AS {PARTITION_COLUMN}")
+    columns.append(f"CAST(NULL AS DATE) AS {partition}")
     return f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(columns)} WHERE false"
 
 
@@ -102,6 +105,9 @@ def connect(
     con.execute("SET TimeZone = 'UTC'")
     for name, (schema, _) in LAKE_TABLES.items():
         con.execute(_table_view_sql(name, root / "lake" / name, schema))
+    # The compaction job's tables (bookings.etl): empty until `bookings compact` has run.
+    for name, (schema, partition) in COMPACTED_TABLES.items():
+        con.execute(_table_view_sql(name, root / "lake" / name, schema, partition))
     for view in sql_files.views(sql_directory):
         try:
             con.execute(f"CREATE OR REPLACE VIEW {view.name} AS {transpile(view.body)}")

@@ -117,6 +117,36 @@ class PartitionState:
         return (tuple(tuple(f) for f in self.input_files), self.signature)
 
 
+def _as_lists(files: dict[str, list[tuple[str, int]]]) -> dict[str, list[list[Any]]]:
+    return {value: [list(entry) for entry in entries] for value, entries in files.items()}
+
+
+@dataclass
+class Manifest:
+    """The partitions processed, each with its input files and the signature of the rows it
+    keeps, and the audit trail's files the run read (name and size per partition)."""
+
+    partitions: dict[str, PartitionState]
+    audit_files: dict[str, list[list[Any]]]
+
+    def covers(
+        self,
+        input_files: dict[str, list[tuple[str, int]]],
+        audit_files: dict[str, list[list[Any]]],
+    ) -> bool:
+        """Whether these inputs are exactly the ones this manifest was written from."""
+        delivered = {day: state.input_files for day, state in self.partitions.items()}
+        return delivered == _as_lists(input_files) and self.audit_files == audit_files
+
+    def to_text(self) -> str:
+        document = {
+            "format": MANIFEST_FORMAT,
+            "partitions": {day: asdict(self.partitions[day]) for day in sorted(self.partitions)},
+            "audit_files": {day: self.audit_files[day] for day in sorted(self.audit_files)},
+        }
+        return json.dumps(document, indent=1) + "\n"
+
+
 @dataclass
 class CompactionResult:
     """What one run did; counts are over the partitions it rewrote."""
@@ -311,15 +341,20 @@ class CompactionJob:
 
     # -- what changed ---------------------------------------------------------------------
 
-    def read_manifest(self) -> dict[str, PartitionState]:
+    def read_manifest(self) -> Manifest | None:
         text = self.storage.read_text(self.paths.manifest)
         if not text:
-            return {}
+            return None
         try:
             document = json.loads(text)
             if document.get("format") != MANIFEST_FORMAT:
                 raise ValueError(f"format {document.get('format')!r}")
-            return {day: PartitionState(**state) for day, state in document["partitions"].items()}
+            return Manifest(
+                partitions={
+                    day: PartitionState(**state) for day, state in document["partitions"].items()
+                },
+                audit_files=document["audit_files"],
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise CompactionError(f"{self.paths.manifest}: unreadable manifest ({exc})") from None
 
@@ -504,12 +539,8 @@ class CompactionJob:
             if self.storage.exists(source):
                 self.storage.rename(source, target)
 
-    def write_manifest(self, states: dict[str, PartitionState]) -> None:
-        document = {
-            "format": MANIFEST_FORMAT,
-            "partitions": {day: asdict(states[day]) for day in sorted(states)},
-        }
-        self.storage.write_text(self.paths.manifest, json.dumps(document, indent=1) + "\n")
+    def write_manifest(self, manifest: Manifest) -> None:
+        self.storage.write_text(self.paths.manifest, manifest.to_text())
 
     # -- the run --------------------------------------------------------------------------
 
@@ -518,7 +549,13 @@ class CompactionJob:
         # A run killed before its swap leaves its staged output behind: nothing reads it.
         self.storage.delete(self.paths.staging)
         input_files = self.storage.data_files(self.paths.bookings, PARTITION_COLUMN)
-        previous = self.read_manifest()
+        audit_files = _as_lists(self.storage.data_files(self.paths.audit, PARTITION_COLUMN))
+        manifest = self.read_manifest()
+        previous = manifest.partitions if manifest else {}
+        if manifest is not None and manifest.covers(input_files, audit_files):
+            # Neither a delivered file nor the audit trail changed: nothing to read.
+            result.unchanged_partitions = len(previous)
+            return result
         if not input_files and not previous:
             return result
         visible = committed_files(_read_audit(self.spark, self.paths)) if input_files else None
@@ -532,6 +569,8 @@ class CompactionJob:
         )
         result.unchanged_partitions = len(states) - len([d for d in changed if d in states])
         if not changed:
+            # The audit trail moved without changing what any partition keeps: remember it.
+            self.write_manifest(Manifest(partitions=states, audit_files=audit_files))
             return result
         present = [day for day in changed if day in states]
         others = [day for day in states if day not in changed]
@@ -560,7 +599,7 @@ class CompactionJob:
             self.publish(
                 self.paths.monthly_summary, f"{self.stage}/monthly_summary", MONTH_COLUMN, months
             )
-            self.write_manifest({day: states[day] for day in states})
+            self.write_manifest(Manifest(partitions=states, audit_files=audit_files))
         finally:
             self.storage.delete(self.stage)
         result.partitions = changed

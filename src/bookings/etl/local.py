@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bookings.lake import AUDIT_TABLE, BOOKINGS_TABLE, resolve_lake
+import pyarrow as pa
+
+from bookings.lake import AUDIT_TABLE, BOOKINGS_SCHEMA, BOOKINGS_TABLE, resolve_lake
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -33,6 +35,16 @@ COMPACTED_TABLE = "bookings_compacted"
 DAILY_SUMMARY_TABLE = "booking_daily_summary"
 MONTHLY_SUMMARY_TABLE = "booking_monthly_summary"
 COMPACTION_FOLDER = "_compaction"
+SUMMARY_SCHEMA = pa.schema(
+    [("dimension", pa.string()), ("value", pa.string())]
+    + [(name, pa.int64()) for name in ("bookings", "with_outcome", "completed")]
+)
+# The job's tables: schema (without the partition column) and partition column.
+COMPACTED_TABLES: dict[str, tuple[pa.Schema, str]] = {
+    COMPACTED_TABLE: (BOOKINGS_SCHEMA, "ingest_date"),
+    DAILY_SUMMARY_TABLE: (SUMMARY_SCHEMA, "ingest_date"),
+    MONTHLY_SUMMARY_TABLE: (SUMMARY_SCHEMA, "ingest_month"),
+}
 SPARK_VERSION = "3.5.4"
 # Spark 3.5 runs on Java 8, 11 and 17; Glue 5.0 runs it on 17, the version installed here.
 JAVA_PACKAGE = "openjdk-17-jre-headless"
@@ -137,3 +149,34 @@ def compact_lake(
         if spark is None:
             session.stop()
     return LocalRun(result=result, paths=paths)
+
+
+def _listed(table: Path, column: str) -> dict[str, list[list[Any]]]:
+    """A Hive-partitioned table's data files as the job lists them: per partition value,
+    [name, size] sorted by name, leaving out names starting with ``_`` or ``.``."""
+    found: dict[str, list[list[Any]]] = {}
+    for path in sorted(table.glob(f"{column}=*/*")):
+        if path.is_file() and not path.name.startswith(("_", ".")):
+            value = path.parent.name.split("=", 1)[1]
+            found.setdefault(value, []).append([path.name, path.stat().st_size])
+    return dict(sorted(found.items()))
+
+
+def summaries_current(lake: str | Path) -> bool:
+    """Whether the compacted and summary tables were built from exactly the lake's current
+    bookings and audit files (the last compaction's manifest lists them): then they say what a
+    scan of the bookings would. Reads file names and sizes only; needs neither Spark nor Java."""
+    import json
+
+    try:
+        paths = lake_paths(lake)
+        document = json.loads(Path(paths.manifest).read_text(encoding="utf-8"))
+        delivered = {day: state["input_files"] for day, state in document["partitions"].items()}
+        audit = document["audit_files"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return (
+        delivered == _listed(Path(paths.bookings), "ingest_date")
+        and audit == _listed(Path(paths.audit), "ingest_date")
+        and Path(paths.daily_summary).is_dir()
+    )
