@@ -94,6 +94,11 @@ def _compact(args: argparse.Namespace, lake: Any) -> int:
         return _error(exc)
     except Exception as exc:
         return _error(f"Spark failed: {_spark_failure(exc)}")
+    if run.result.changed:
+        from bookings.analytics.engine import build_catalog
+
+        # The catalog's views over the compacted and summary tables see the new partitions.
+        build_catalog(lake)
     seconds = time.perf_counter() - started
     if args.json:
         print(json.dumps({**run.result.to_json(), "seconds": round(seconds, 3)}, indent=1))
