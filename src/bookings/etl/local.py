@@ -138,9 +138,13 @@ def compact_lake(
     **session_options: Any,
 ) -> LocalRun:
     """Runs the job once on the offline lake; starts (and stops) a session unless given one."""
-    from bookings.etl.compact_job import CompactionOptions, compact
+    from bookings.etl.compact_job import CompactionOptions, CompactionResult, compact
 
     paths = lake_paths(lake)
+    unchanged = covered_partitions(paths)
+    if unchanged is not None and spark is None:
+        # Nothing new since the last run: no reason to start a JVM to find that out.
+        return LocalRun(result=CompactionResult(unchanged_partitions=unchanged), paths=paths)
     options = CompactionOptions(target_file_bytes=max(1, int(target_file_mib * 1024 * 1024)))
     session = spark or local_session(**session_options)
     try:
@@ -162,21 +166,27 @@ def _listed(table: Path, column: str) -> dict[str, list[list[Any]]]:
     return dict(sorted(found.items()))
 
 
-def summaries_current(lake: str | Path) -> bool:
-    """Whether the compacted and summary tables were built from exactly the lake's current
-    bookings and audit files (the last compaction's manifest lists them): then they say what a
-    scan of the bookings would. Reads file names and sizes only; needs neither Spark nor Java."""
+def covered_partitions(paths: CompactionPaths) -> int | None:
+    """How many partitions the last run's manifest lists, when it lists exactly the lake's
+    current bookings and audit files (names and sizes); ``None`` when anything differs. The
+    job makes the same comparison first; this one needs neither Spark nor Java."""
     import json
 
     try:
-        paths = lake_paths(lake)
         document = json.loads(Path(paths.manifest).read_text(encoding="utf-8"))
         delivered = {day: state["input_files"] for day, state in document["partitions"].items()}
         audit = document["audit_files"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return False
-    return (
-        delivered == _listed(Path(paths.bookings), "ingest_date")
-        and audit == _listed(Path(paths.audit), "ingest_date")
-        and Path(paths.daily_summary).is_dir()
-    )
+        return None
+    if delivered != _listed(Path(paths.bookings), "ingest_date"):
+        return None
+    if audit != _listed(Path(paths.audit), "ingest_date"):
+        return None
+    return len(delivered)
+
+
+def summaries_current(lake: str | Path) -> bool:
+    """Whether the compacted and summary tables were built from exactly the lake's current
+    bookings and audit files: then they say what a scan of the bookings would."""
+    paths = lake_paths(lake)
+    return covered_partitions(paths) is not None and Path(paths.daily_summary).is_dir()
