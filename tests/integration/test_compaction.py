@@ -539,3 +539,20 @@ def test_summaries_are_not_read_once_the_lake_moved_on(
     _write(lake.root, [], [late])
     assert not summaries_current(lake.root)
     assert summary_views(lake.root) == {}
+
+
+def test_a_small_target_size_splits_partitions_into_several_files(
+    compacted: tuple[DeliveredLake, Any], spark: Any, tmp_path: Path
+) -> None:
+    lake = copy_of(compacted[0], tmp_path)
+    for name in (COMPACTED_TABLE, DAILY_SUMMARY_TABLE, MONTHLY_SUMMARY_TABLE, "_compaction"):
+        shutil.rmtree(lake.root / "lake" / name)
+    result = compact_lake(lake.root, spark=spark, target_file_mib=0.01).result
+    files = data_files(lake.root, COMPACTED_TABLE)
+    per_partition = Counter(path.parent.name for path in files)
+    assert max(per_partition.values()) > 1
+    assert result.files_out == len(files)
+    written = table(lake.root, COMPACTED_TABLE)
+    assert sorted(r["booking_id"] for r in written) == sorted(
+        r["booking_id"] for r in expected_rows(lake)
+    )
