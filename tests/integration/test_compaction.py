@@ -1,7 +1,7 @@
 """The compaction job (the script Glue runs) on local Spark, against a generated offline lake
 delivered the way Firehose and the workflow deliver: many small files, a file delivered twice,
 rows of a file redelivered within its own partition, a file whose latest outcome is
-quarantined, and two versions of one key committed out of order.
+quarantined, two versions of one key committed out of order, and bookings posted to the API.
 
 What the job wrote is read back with pyarrow and compared with an independent computation in
 plain Python (the commit rule and the summaries written out again here, not the job's code nor
@@ -136,7 +136,9 @@ def deliver(root: Path, scratch: Path) -> DeliveredLake:
             sequencer=padded_sequencer("A1"),
         ),
     ]
-    delivered = records + later + retried + broken + older + newer
+    # Bookings posted to the HTTP API: committed per request, no audit row.
+    posted = [_relabel(r, "api#request-1") for r in by_file[files[4]][:30]]
+    delivered = records + later + retried + broken + older + newer + posted
     _write(root, delivered, audit)
     return DeliveredLake(root=root, records=delivered, audit=audit)
 
@@ -177,7 +179,11 @@ def expected_rows(lake: DeliveredLake) -> list[dict[str, Any]]:
     visible = visible_files(lake.audit)
     first: dict[str, dict[str, Any]] = {}
     for record in sorted(
-        (r for r in lake.records if r["source_file"] in visible),
+        (
+            r
+            for r in lake.records
+            if r["source_file"] in visible or r["source_file"].startswith("api#")
+        ),
         key=lambda r: (r["ingested_at"], r["source_file"], r["row_number"]),
     ):
         first.setdefault(record["booking_id"], record)
@@ -290,6 +296,7 @@ def test_each_committed_booking_is_kept_once(compacted: tuple[DeliveredLake, Any
     assert "incoming/broken.csv" not in sources
     assert "incoming/versions.csv#1" not in sources
     assert "incoming/versions.csv#2" in sources
+    assert "api#request-1" in sources
     # Content, not only keys: every column of a kept row as delivered, partition by its date.
     by_id = {r["booking_id"]: r for r in expected}
     for row in written[:200]:
