@@ -22,7 +22,7 @@ FIND_PYTHON = $(shell \
   fi)
 comma := ,
 
-.PHONY: help setup tools browser demo test test-fast bench lint format build deploy-check clean
+.PHONY: help setup tools java browser demo test test-fast bench lint format build deploy-check clean
 
 help:
 	@echo "make demo   run the whole pipeline offline on a generated 50,000-row file"
@@ -44,10 +44,24 @@ $(STAMP)/venv: pyproject.toml
 	  rm -rf $(VENV); echo "creating $(VENV) with $$py"; $$py -m venv $(VENV); \
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,spark]'
 	@touch $@
 
-setup: $(STAMP)/venv
+# Debian's OpenJDK 17 runs local Spark (the compaction job; Glue 5.0 runs Spark on Java 17).
+$(STAMP)/java:
+	@mkdir -p $(STAMP)
+	@if ! command -v java >/dev/null 2>&1 && [ ! -x "$${JAVA_HOME:-/nonexistent}/bin/java" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null); \
+	  else \
+	    echo "error: local Spark needs Java: sudo apt-get install openjdk-17-jre-headless" >&2; exit 1; \
+	  fi; \
+	fi
+	@touch $@
+
+java: $(STAMP)/java
+
+setup: $(STAMP)/venv $(STAMP)/java
 
 # The Step Functions definitions' validator (npm's asl-validator, pinned with its lock file).
 ASL_TOOLS := tools/asl-validator
@@ -85,11 +99,11 @@ $(STAMP)/browser:
 
 browser: $(STAMP)/browser
 
-demo: $(STAMP)/venv
+demo: $(STAMP)/venv $(STAMP)/java
 	$(BIN)/bookings demo
 
 # The README's test command (CI runs it): the lint and type checks, then every test tier.
-test: $(STAMP)/venv $(STAMP)/tools $(STAMP)/browser
+test: $(STAMP)/venv $(STAMP)/java $(STAMP)/tools $(STAMP)/browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -98,7 +112,7 @@ test: $(STAMP)/venv $(STAMP)/tools $(STAMP)/browser
 test-fast: $(STAMP)/venv
 	$(BIN)/pytest -n 2 tests/unit
 
-bench: $(STAMP)/venv
+bench: $(STAMP)/venv $(STAMP)/java
 	$(PY) -m benchmarks
 
 # The reader and the validator under hypothesis with the "fuzz" profile (tests/conftest.py):

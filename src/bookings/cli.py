@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "run",
     "sql",
     "audit",
+    "compact",
     "watch",
     "invoke",
     "report",

@@ -270,6 +270,15 @@ def test_demo_runs_everything_and_its_example_queries_work(
         assert main([*argv, "--format", "json"]) == 0
         rows = json.loads(capsys.readouterr().out)
         assert rows, command
+    # The lake was compacted (step 4): the compacted table holds what users query.
+    assert "partition(s) compacted" in text
+    counts = []
+    for table in ("bookings_compacted", "committed_bookings"):
+        query = f"SELECT count(*) AS n, count(DISTINCT booking_id) AS ids FROM {table}"
+        assert main(["sql", query, "--lake", str(out), "--format", "json"]) == 0
+        counts.append(json.loads(capsys.readouterr().out))
+    assert counts[0] == counts[1]
+    assert counts[0][0]["n"] == counts[0][0]["ids"] > 4000
     lake = pads.dataset(out / "lake" / "bookings", partitioning="hive")
     live = lake.to_table(
         columns=["booking_complete_probability"],

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from support.contract import FUNCTIONS, TRAINING_FUNCTIONS
 from support.paths import ROOT
 
@@ -25,6 +26,22 @@ TOOLS = ROOT / ".tools" / "bin"
 MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
 
 pytestmark = pytest.mark.slow
+
+
+class _TaggedLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Ref, !Sub, ...) as plain values."""
+
+
+_TaggedLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: (
+        loader.construct_yaml_str(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+    ),
+)
 
 
 def tool(name: str) -> str:
@@ -117,6 +134,13 @@ def test_sam_build_fits_each_function_with_the_layer_under_50_mib(tmp_path: Path
     assert extensions
     assert all("x86_64" not in name for name in extensions), extensions
     layer_bytes = directory_size(layer)
+
+    # The Glue job's script stays a local path, rewritten relative to the built template:
+    # `sam package`/`sam deploy` upload it (Command.ScriptLocation is one of the properties
+    # they package) and write its S3 URL in its place.
+    built = yaml.load((build_dir / "template.yaml").read_text(), Loader=_TaggedLoader)
+    script = built["Resources"]["CompactionJob"]["Properties"]["Command"]["ScriptLocation"]
+    assert (build_dir / script).resolve() == ROOT / "src" / "bookings" / "etl" / "compact_job.py"
 
     functions = [p for p in build_dir.iterdir() if p.is_dir() and p.name.endswith("Function")]
     # The ingest functions (workflow, API, stream) and the two retraining steps.

@@ -176,27 +176,28 @@ def _duckdb_type(arrow_type: pa.DataType) -> str:
     return names[arrow_type]
 
 
-def _table_pattern(name: str) -> str:
-    """The table's Parquet files, relative to the lake's folder (DIR)."""
-    return f"{LAKE_DIR}/{name}/{PARTITION_COLUMN}=*/*.parquet"
+def _table_pattern(name: str, partition: str = "*") -> str:
+    """The table's Parquet files under its ``partition``'s folders (any partition column by
+    default), relative to the lake's folder (DIR)."""
+    return f"{LAKE_DIR}/{name}/{partition}=*/*.parquet"
 
 
 def _has_files(root: Path, pattern: str) -> bool:
     return any(root.glob(pattern))
 
 
-def _table_view_sql(name: str, root: Path, schema: pa.Schema) -> str:
-    pattern = _table_pattern(name)
+def _table_view_sql(name: str, root: Path, schema: pa.Schema, partition: str) -> str:
+    pattern = _table_pattern(name, partition)
     if _has_files(root, pattern):
         # Names and paths are the project's own, quoted; no user text reaches this statement.
         return (
             f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_quote(pattern)}, "  # noqa: S608
             f"hive_partitioning = true, union_by_name = true, "
-            f"hive_types = {{'{PARTITION_COLUMN}': DATE}})"
+            f"hive_types = {{'{partition}': DATE}})"
         )
     # No file yet: an empty view with the lake's columns, so every KPI still plans and runs.
     columns = [f"CAST(NULL AS {_duckdb_type(f.type)}) AS {f.name}" for f in schema]
-    columns.append(f"CAST(NULL AS DATE) AS {PARTITION_COLUMN}")
+    columns.append(f"CAST(NULL AS DATE) AS {partition}")
     return f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(columns)} WHERE false"
 
 
@@ -248,12 +249,16 @@ def _session(con: duckdb.DuckDBPyConnection, root: Path) -> None:
 
 def _populate(con: duckdb.DuckDBPyConnection, root: Path, sql_directory: Path | None) -> None:
     from bookings.analytics import sql_files
+    from bookings.etl.local import COMPACTED_TABLES
     from bookings.lake import LAKE_TABLES
 
     for statement in trino.MACROS:
         con.execute(statement)
     for name, (schema, _) in LAKE_TABLES.items():
-        con.execute(_table_view_sql(name, root, schema))
+        con.execute(_table_view_sql(name, root, schema, PARTITION_COLUMN))
+    # The compaction job's tables (bookings.etl): empty until `bookings compact` has run.
+    for name, (schema, partition) in COMPACTED_TABLES.items():
+        con.execute(_table_view_sql(name, root, schema, partition))
     for view in sql_files.views(sql_directory):
         try:
             con.execute(f"CREATE OR REPLACE VIEW {view.name} AS {transpile(_ordered_body(view))}")

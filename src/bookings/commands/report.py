@@ -40,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
         f" and {len(result.dashboards)} dashboards written to {out}"
         f" in {result.seconds['total']:.1f} s"
     )
+    if result.from_summaries:
+        print(
+            f"  {len(result.from_summaries)} KPIs read from the compaction's summary tables: "
+            + ", ".join(sorted(result.from_summaries))
+        )
     for path in result.dashboards:
         print(f"  {path}")
     return 0
