@@ -10,6 +10,8 @@ Layout under ``DIR`` (the contract shared by the offline stack, the report and `
 - ``DIR/lake/rejected_bookings/ingest_date=YYYY-MM-DD/part-*.parquet``: the fields of
   ``booking_core.schema.RejectedRow`` (``reasons`` as list<string>), partitioned by the UTC date
   of ``rejected_at``.
+- ``DIR/lake/quarantined_files/<file id>.json``: one JSON line per file quarantined whole, the
+  fields of ``booking_core.schema.QuarantinedFile``, copied as QuarantineFile wrote it.
 - ``DIR/catalog.duckdb``: views ``bookings`` and ``rejected_bookings`` over those files
   (``hive_partitioning``, ``union_by_name``) and the KPI views of ``sql/views``, written by
   ``bookings.analytics.engine.build_catalog``.
@@ -37,11 +39,12 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
-from booking_core.schema import RejectedRow, ScoredBooking
+from booking_core.schema import QuarantinedFile, RejectedRow, ScoredBooking
 from pydantic import BaseModel
 
 BOOKINGS_TABLE = "bookings"
 REJECTED_TABLE = "rejected_bookings"
+QUARANTINED_TABLE = "quarantined_files"
 PARTITION_COLUMN = "ingest_date"
 CATALOG_FILE = "catalog.duckdb"
 DEFAULT_ROW_GROUP_ROWS = 131_072
@@ -106,6 +109,7 @@ def arrow_schema(model: type[BaseModel]) -> pa.Schema:
 
 BOOKINGS_SCHEMA = arrow_schema(ScoredBooking)
 REJECTED_SCHEMA = arrow_schema(RejectedRow)
+QUARANTINED_SCHEMA = arrow_schema(QuarantinedFile)
 
 
 def _to_datetime(value: Any) -> Any:

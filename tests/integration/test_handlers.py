@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from booking_core.schema import RejectedRow, ScoredBooking
+from support.firehose_records import json_table, record_problems
 from support.paths import ROOT
 
 from bookings.offline.emulator import EmulatedStack, LambdaInvocationError
@@ -278,6 +279,28 @@ def test_quarantine_copies_reports_alerts_and_releases_the_claim(
         s3.get_object(Bucket=stack.lake_bucket, Key=result["report_key"])["Body"].read()
     )
     assert report["execution"] == event["execution"]
+    # The file's line of the quarantined_files table, which the data-quality KPIs read.
+    (record_key,) = [
+        item["Key"]
+        for item in s3.list_objects_v2(Bucket=stack.lake_bucket, Prefix="quarantine/reports/")[
+            "Contents"
+        ]
+    ]
+    assert "/" not in record_key.removeprefix("quarantine/reports/")
+    body = s3.get_object(Bucket=stack.lake_bucket, Key=record_key)["Body"].read()
+    assert body.count(b"\n") == 1
+    assert body.endswith(b"\n")
+    line = json.loads(body)
+    assert line["source_file"] == (
+        f"s3://{stack.raw_bucket}/incoming/quarantine_me.csv#{created['detail']['object']['etag']}"
+    )
+    assert line["error"] == "UnreadableFile"
+    assert result["reason"].endswith(f": {line['reason']}")
+    assert "missing required column(s): route" in line["reason"]
+    assert line["source_file"] not in line["reason"]
+    assert line["execution"] == event["execution"]
+    assert line["quarantined_copy"] == f"s3://{stack.lake_bucket}/{result['quarantine_key']}"
+    assert record_problems(line, json_table(ROOT / "template.yaml", "QuarantinedFilesTable")) == []
     assert result["alert_message_id"]
     table = stack.resource_name("IdempotencyTable")
     object_id = (

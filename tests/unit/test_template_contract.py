@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from booking_core.schema import RejectedRow, ScoredBooking
+from booking_core.schema import QuarantinedFile, RejectedRow, ScoredBooking
 from moto.events.models import EventPattern
 from support.contract import (
     CONTRACT_ENVIRONMENT,
@@ -167,6 +167,27 @@ def test_rejected_table_columns_are_the_rejected_row_fields(template: dict[str, 
     descriptor = table["StorageDescriptor"]
     assert descriptor["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
     assert descriptor["Location"] == {"Fn::Sub": "s3://${LakeBucket}/quarantine/rows/"}
+
+
+def test_quarantined_files_table_columns_are_the_quarantined_file_fields(
+    template: dict[str, Any],
+) -> None:
+    table = table_input(template, "quarantined_files")
+    columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
+    expected = [(name, glue_type(f.annotation)) for name, f in QuarantinedFile.model_fields.items()]
+    assert columns == expected
+    assert "PartitionKeys" not in table
+    descriptor = table["StorageDescriptor"]
+    assert descriptor["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert descriptor["Location"] == {"Fn::Sub": "s3://${LakeBucket}/quarantine/reports/"}
+    # QuarantineFile may write there, and only there besides the quarantined copies.
+    policies = template["Resources"]["QuarantineFileFunction"]["Properties"]["Policies"]
+    statements = [s for p in policies if "Statement" in p for s in p["Statement"]]
+    (writes,) = [s for s in statements if s.get("Sid") == "WriteQuarantinedFiles"]
+    assert writes["Resource"] == [
+        {"Fn::Sub": "${LakeBucket.Arn}/quarantine/files/*"},
+        {"Fn::Sub": "${LakeBucket.Arn}/quarantine/reports/*"},
+    ]
 
 
 def test_quicksight_dataset_columns_exist_in_the_bookings_table(template: dict[str, Any]) -> None:

@@ -1,9 +1,10 @@
 """The offline SQL engine: the Trino SQL of ``sql/`` run on DuckDB over the lake, via sqlglot.
 
 ``connect(lake)`` opens DuckDB with the views ``bookings`` and ``rejected_bookings`` over the
-lake's Parquet files and every view of ``sql/views`` transpiled from Trino; ``run_sql`` runs an
-analyst's Trino statement the same way; ``build_catalog`` writes the same views to
-``DIR/catalog.duckdb``. Errors become ``QueryError``: one line, no traceback.
+lake's Parquet files, ``quarantined_files`` over its JSON lines, and every view of ``sql/views``
+transpiled from Trino; ``run_sql`` runs an analyst's Trino statement the same way;
+``build_catalog`` writes the same views to ``DIR/catalog.duckdb``. Errors become
+``QueryError``: one line, no traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from bookings.lake import (
     BOOKINGS_TABLE,
     CATALOG_FILE,
     PARTITION_COLUMN,
+    QUARANTINED_SCHEMA,
+    QUARANTINED_TABLE,
     REJECTED_SCHEMA,
     REJECTED_TABLE,
     resolve_lake,
@@ -92,6 +95,20 @@ def _table_view_sql(name: str, table_dir: Path, schema: pa.Schema) -> str:
     return f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(columns)} WHERE false"
 
 
+def _json_lines_view_sql(name: str, table_dir: Path, schema: pa.Schema) -> str:
+    """A view over a folder of JSON lines files (an unpartitioned table of the JSON SerDe)."""
+    if any(table_dir.glob("*.json")):
+        pattern = _quote(str(table_dir.resolve() / "*.json"))
+        columns = ", ".join(f"{_quote(f.name)}: {_quote(_duckdb_type(f.type))}" for f in schema)
+        # Names and paths are the project's own, quoted; no user text reaches this statement.
+        return (
+            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_json({pattern}, "  # noqa: S608
+            f"format = 'newline_delimited', columns = {{{columns}}})"
+        )
+    columns_sql = ", ".join(f"CAST(NULL AS {_duckdb_type(f.type)}) AS {f.name}" for f in schema)
+    return f"CREATE OR REPLACE VIEW {name} AS SELECT {columns_sql} WHERE false"
+
+
 def connect(
     lake: str | Path,
     *,
@@ -105,6 +122,11 @@ def connect(
     con.execute("SET TimeZone = 'UTC'")
     for name, schema in ((BOOKINGS_TABLE, BOOKINGS_SCHEMA), (REJECTED_TABLE, REJECTED_SCHEMA)):
         con.execute(_table_view_sql(name, root / "lake" / name, schema))
+    con.execute(
+        _json_lines_view_sql(
+            QUARANTINED_TABLE, root / "lake" / QUARANTINED_TABLE, QUARANTINED_SCHEMA
+        )
+    )
     for view in sql_files.views(sql_directory):
         try:
             con.execute(f"CREATE OR REPLACE VIEW {view.name} AS {transpile(view.body)}")

@@ -4,7 +4,8 @@ The Glue tables of the template say where each table's data lives in the lake bu
 bookings Firehose delivered, the rejected rows Validate wrote); their objects are read, written to
 ``DIR/lake/<table>/`` as Parquet by the ``LakeWriter`` and then removed from the emulated bucket
 (every version), so that memory holds only what is still in flight, however large the file.
-Quarantined files and their error reports are copied to ``DIR/quarantine/``.
+Quarantined files and their error reports are copied to ``DIR/quarantine/``, their lines of the
+``quarantined_files`` table to ``DIR/lake/quarantined_files/``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from bookings.lake import BOOKINGS_TABLE, REJECTED_TABLE, LakeWriter
+from bookings.lake import BOOKINGS_TABLE, QUARANTINED_TABLE, REJECTED_TABLE, LakeWriter
 
 QUARANTINE_DIR = "quarantine"
 
@@ -173,6 +174,18 @@ class LakeExporter:
             if not key:
                 continue
             target = self.out_dir / QUARANTINE_DIR / key.split("/", 1)[-1]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.s3.download_file(bucket, key, str(target))
+            copied.append(target)
+        return copied
+
+    def copy_quarantined_lines(self, reports_prefix: str) -> list[Path]:
+        """Copy the ``quarantined_files`` table's lines (one object per file, rewritten whole if
+        a file is quarantined again) to ``DIR/lake/quarantined_files/``."""
+        bucket = self.stack.lake_bucket
+        copied = []
+        for key in self._keys(bucket, reports_prefix):
+            target = self.out_dir / "lake" / QUARANTINED_TABLE / key.rsplit("/", 1)[-1]
             target.parent.mkdir(parents=True, exist_ok=True)
             self.s3.download_file(bucket, key, str(target))
             copied.append(target)

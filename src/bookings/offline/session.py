@@ -547,6 +547,7 @@ class OfflineSession:
             quarantine_key if quarantine_key in existing else None,
             f"{quarantine_key}.error.json" if f"{quarantine_key}.error.json" in existing else None,
         )
+        self.exporter.copy_quarantined_lines(f"{prefix}reports/")
         return [str(p) for p in copied]
 
     @staticmethod

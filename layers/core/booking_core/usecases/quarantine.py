@@ -1,6 +1,7 @@
 """QuarantineFile: a file's processing failed. Keep a copy of the raw object beside an error
-report, so that nothing is lost and an operator can see why; alert the operators; release the
-idempotency claim (FAILED) so that a corrected re-upload runs."""
+report, so that nothing is lost and an operator can see why; record the file in the
+``quarantined_files`` table, so that the data-quality KPIs show it; alert the operators; release
+the idempotency claim (FAILED) so that a corrected re-upload runs."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from booking_core.aws.clients import ClientFactory
 from booking_core.aws.idempotency import IdempotencyStore
 from booking_core.aws.notifications import publish_alert
 from booking_core.aws.settings import Settings
+from booking_core.jsonl import dumps_line, firehose_timestamp
+from booking_core.schema import QuarantinedFile
 from booking_core.usecases.source import SourceObject
 from booking_core.workflow import CaughtError, Quarantined, QuarantineRequest
 
@@ -29,6 +32,7 @@ class QuarantinedCopy:
     quarantine_key: str | None  # None when the raw object could not be copied
     report_key: str
     report: dict[str, Any]
+    record_key: str
 
 
 def describe_error(error: CaughtError) -> tuple[str, str]:
@@ -91,7 +95,8 @@ def quarantine_object(
     error: CaughtError,
     execution: str,
 ) -> QuarantinedCopy:
-    """Copy the raw object to ``<prefix>files/<key>`` and write ``<that key>.error.json``.
+    """Copy the raw object to ``<prefix>files/<key>``, write ``<that key>.error.json`` and the
+    file's line of the ``quarantined_files`` table, ``<prefix>reports/<file id>.json``.
 
     The report is written even when the copy fails (e.g. the object was deleted meanwhile)."""
     error_name, reason = describe_error(error)
@@ -105,14 +110,16 @@ def quarantine_object(
     except ClientError as exc:
         copied = False
         LOGGER.error("the raw object could not be copied: %s", exc)
+    quarantined_at = datetime.now(UTC)
+    quarantined_copy = f"s3://{lake_bucket}/{quarantine_key}" if copied else None
     report = {
         "error": error_name,
         "cause": reason,
         "execution": execution,
         "object_id": source.object_id,
         "source": f"s3://{source.bucket}/{source.key}",
-        "quarantined_copy": f"s3://{lake_bucket}/{quarantine_key}" if copied else None,
-        "quarantined_at": datetime.now(UTC).isoformat(),
+        "quarantined_copy": quarantined_copy,
+        "quarantined_at": quarantined_at.isoformat(),
     }
     report_key = f"{quarantine_key}.error.json"
     s3.put_object(
@@ -121,6 +128,25 @@ def quarantine_object(
         Body=orjson.dumps(report, option=orjson.OPT_INDENT_2),
         ContentType="application/json",
     )
+    # One JSON line in a folder of its own: Athena reads every object under a table's location,
+    # and the JSON SerDe reads one record per line (the report above is indented).
+    record = QuarantinedFile(
+        source_file=source.source_file,
+        error=error_name,
+        # The file is the line's source_file: the reason need not name it again.
+        reason=reason.removeprefix(f"{source.source_file}: "),
+        execution=execution,
+        quarantined_copy=quarantined_copy,
+        quarantined_at=quarantined_at,
+    ).model_dump()
+    record["quarantined_at"] = firehose_timestamp(quarantined_at)
+    record_key = f"{quarantine_prefix}reports/{source.file_id}.json"
+    s3.put_object(
+        Bucket=lake_bucket,
+        Key=record_key,
+        Body=dumps_line(record),
+        ContentType="application/json",
+    )
     return QuarantinedCopy(
-        error_name, reason, quarantine_key if copied else None, report_key, report
+        error_name, reason, quarantine_key if copied else None, report_key, report, record_key
     )
