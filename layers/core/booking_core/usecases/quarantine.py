@@ -86,6 +86,14 @@ def quarantine_file(
     )
 
 
+def quarantined_line(record: QuarantinedFile) -> bytes:
+    """A file's line of the ``quarantined_files`` table: one line of JSON, the time stamp in the
+    form the JSON SerDe reads."""
+    fields = record.model_dump()
+    fields["quarantined_at"] = firehose_timestamp(record.quarantined_at)
+    return dumps_line(fields)
+
+
 def quarantine_object(
     s3: Any,
     source: SourceObject,
@@ -138,13 +146,12 @@ def quarantine_object(
         execution=execution,
         quarantined_copy=quarantined_copy,
         quarantined_at=quarantined_at,
-    ).model_dump()
-    record["quarantined_at"] = firehose_timestamp(quarantined_at)
+    )
     record_key = f"{quarantine_prefix}reports/{source.file_id}.json"
     s3.put_object(
         Bucket=lake_bucket,
         Key=record_key,
-        Body=dumps_line(record),
+        Body=quarantined_line(record),
         ContentType="application/json",
     )
     return QuarantinedCopy(
