@@ -78,8 +78,17 @@ def open_page(browser, path: Path, fragment: str = "", *, downloads: bool = Fals
 
 
 def shot(page, name: str) -> None:
+    """The whole page. The viewport grows to the page's height first and the charts get a moment
+    to redraw at their new width (the scroll bar goes): a full-page capture taken while Chart.js
+    redraws shows half-drawn charts no user sees."""
     ARTIFACTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": height})
+    page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
+    page.wait_for_timeout(100)
 
 
 def number(text: str) -> int:
