@@ -28,7 +28,7 @@ help:
 	@echo "make demo   run the whole pipeline offline on a generated 50,000-row file"
 	@echo "make test   run every test (unit, handlers, state machines, CLI, template checks, browser)"
 	@echo "make bench  run the benchmarks and write benchmarks/results/"
-	@echo "make lint   ruff (lint + format check) and mypy on the core"
+	@echo "make lint   ruff (lint + format check) and mypy (core, CLI, handlers)"
 	@echo "make build  sam build (the deployable artefacts)"
 	@echo "make deploy-check  every check of the template and workflows that needs no AWS account"
 
@@ -98,7 +98,11 @@ browser: $(STAMP)/browser
 demo: $(STAMP)/venv
 	$(BIN)/bookings demo
 
+# The README's test command (CI runs it): the lint and type checks, then every test tier.
 test: $(STAMP)/venv $(STAMP)/tools $(STAMP)/chart-library $(STAMP)/browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --timeout 1800
 
 test-fast: $(STAMP)/venv

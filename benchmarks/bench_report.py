@@ -25,7 +25,7 @@ def _build_lake(root: Path, rows: int) -> dict[str, Any]:
     from booking_core.pipeline import process_stream
 
     from bookings.generator import generate_rows, write_csv
-    from bookings.lake import LakeWriter
+    from bookings.lake import LakeWriter, committed_file_record
 
     csv_bytes = 0
     valid = rejected = 0
@@ -37,6 +37,7 @@ def _build_lake(root: Path, rows: int) -> dict[str, Any]:
             write_csv(path, generate_rows(rows // FILES, seed=100 + index), dirty=0.01, seed=index)
             csv_bytes += path.stat().st_size
             ingested_at = datetime(2025, 1 + index, 15, 12, tzinfo=UTC)
+            file_valid = file_rejected = 0
             with path.open("rb") as stream:
                 for kind, record in process_stream(
                     stream,
@@ -46,10 +47,19 @@ def _build_lake(root: Path, rows: int) -> dict[str, Any]:
                 ):
                     if kind == "valid":
                         writer.add_bookings((record,))
-                        valid += 1
+                        file_valid += 1
                     else:
                         writer.add_rejected((record,))
-                        rejected += 1
+                        file_rejected += 1
+            writer.add_audit(
+                [
+                    committed_file_record(
+                        path.name, valid=file_valid, rejected=file_rejected, finished_at=ingested_at
+                    )
+                ]
+            )
+            valid += file_valid
+            rejected += file_rejected
     seconds = time.perf_counter() - started
     files = list((root / "lake").rglob("*.parquet"))
     lake_bytes = sum(p.stat().st_size for p in files)

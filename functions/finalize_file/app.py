@@ -1,5 +1,7 @@
-"""FinalizeFile: reconcile the file's counts from the chunk receipts, mark the object COMPLETED,
-publish a "File Processed" event and return the summary (the execution's output)."""
+"""FinalizeFile: reconcile the file's counts from the chunk receipts, commit the file (its
+ingest_audit row), mark the object COMPLETED, publish a "File Processed" event and return the
+summary (the execution's output). A failed crawl or a crawler that gave up is a warning and a
+metric (CrawlsFailed, CrawlerGaveUp), each with an alarm in the template."""
 
 from __future__ import annotations
 
@@ -27,5 +29,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(object_key=request.file.key)
     summary = finalize_file(request, Settings.from_env(), aws_client)
     metrics.add_metric(name="FilesProcessed", unit=MetricUnit.Count, value=1)
-    logger.info("file processed", extra=summary.model_dump(include={"rows", "valid", "delivered"}))
+    if summary.crawler_status.startswith("FAILED"):
+        metrics.add_metric(name="CrawlsFailed", unit=MetricUnit.Count, value=1)
+    if summary.crawler_gave_up:
+        metrics.add_metric(name="CrawlerGaveUp", unit=MetricUnit.Count, value=1)
+    if summary.supersedes or summary.superseded_by:
+        metrics.add_metric(name="FilesSuperseded", unit=MetricUnit.Count, value=1)
+    for warning in summary.warnings:
+        logger.warning(warning)
+    logger.info(
+        "file processed",
+        extra=summary.model_dump(
+            include={"rows", "valid", "delivered", "crawler_status", "supersedes"}
+        ),
+    )
     return summary.model_dump(mode="json")

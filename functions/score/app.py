@@ -1,7 +1,9 @@
 """Score: add the model's completion probability to every record of an enriched chunk.
 
 With no endpoint configured, or when the endpoint fails after its retries, the records go on
-unscored (null scores) with a warning and a ScoringUnavailable metric: nothing is lost.
+unscored (null scores) with a warning and a ScoringUnavailable metric: nothing is lost. The
+endpoint's timeouts follow the invocation's remaining time, so an endpoint that hangs costs the
+scores, never the function's timeout.
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     chunk = parse_event(event, EnrichedChunk)
     logger.set_correlation_id(chunk.execution)
     logger.append_keys(chunk_key=chunk.chunk_key)
-    outcome = score_chunk(chunk, Settings.from_env(), aws_client)
+    outcome = score_chunk(
+        chunk,
+        Settings.from_env(),
+        aws_client,
+        remaining_ms=context.get_remaining_time_in_millis,
+    )
     if not outcome.endpoint_configured:
         logger.warning("no model endpoint configured: records go on unscored")
     for failure in outcome.failures:

@@ -2,7 +2,8 @@
 
 In: the S3 "Object Created" event, bare or as ``{"event", "execution"}`` (the state machine's).
 Out (``$.file``): a ValidatedFile (counts, the chunk keys the Map runs over), or a DuplicateFile
-when another execution already holds or finished this object.
+when another execution already holds or finished this object, or when its bytes are another
+file's (the same bytes under another key).
 """
 
 from __future__ import annotations
@@ -42,8 +43,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(object_id=file.object_id)
     if isinstance(file, DuplicateFile):
         logger.warning(
-            "object already claimed: skipped as a duplicate",
-            extra={"claim_status": file.status, "claimed_by": file.claimed_by},
+            "duplicate file: skipped",
+            extra={
+                "claim_status": file.status,
+                "claimed_by": file.claimed_by,
+                "duplicate_of": file.duplicate_of,
+            },
         )
         metrics.add_metric(name="DuplicateFiles", unit=MetricUnit.Count, value=1)
         return file.model_dump(mode="json")

@@ -1,5 +1,6 @@
--- Bookings as every booking KPI counts them. Exact duplicates of an earlier row of the same file
--- (is_duplicate) are left out, so a re-sent row never counts twice; rows without an outcome
+-- Bookings as every booking KPI counts them: those of committed files, each booking once
+-- (committed_bookings). Exact duplicates of an earlier row of the same file (is_duplicate) are
+-- left out, so a re-sent row never counts twice; rows without an outcome
 -- (live bookings, booking_complete is null) stay in the volumes and are left out of completion
 -- rates by count(booking_complete) in each KPI.
 SELECT
@@ -37,5 +38,5 @@ SELECT
     CAST(date_trunc('month', departure_date) AS date) AS departure_month,
     booking_complete,
     booking_complete_probability
-FROM bookings
+FROM committed_bookings
 WHERE coalesce(is_duplicate, false) = false

@@ -3,7 +3,8 @@
 --   ('delivered', or 'quarantined' for a file quarantined whole, with the reason), rows read
 --   (valid + rejected), rejected rows and rate, exact duplicate rows and rate (duplicates are
 --   stored but left out of every booking KPI), and bookings whose origin country is unknown. A
---   quarantined file has no rows here: its rows were never read into the lake.
+--   quarantined file has no rows here: none of its rows counts (the audit trail's
+--   quarantined_files view says how far it got).
 -- users: analyst, direction
 -- chart: table, quarantined files and the worst rejected rate first
 -- order: status DESC, rejected_rate DESC, source_file
@@ -13,18 +14,16 @@ WITH valid AS (
         count(*) AS valid_rows,
         count(*) FILTER (WHERE is_duplicate) AS duplicates,
         count(*) FILTER (WHERE booking_origin_code = 'unknown') AS unknown_origins
-    FROM bookings
+    FROM committed_bookings
     GROUP BY source_file
 ),
 rejected AS (
     SELECT source_file, count(*) AS rejected_rows
-    FROM rejected_bookings
+    FROM committed_rejected_bookings
     GROUP BY source_file
 ),
 quarantined AS (
-    SELECT source_file, max_by(reason, quarantined_at) AS reason
-    FROM quarantined_files
-    GROUP BY source_file
+    SELECT source_file, reason FROM quarantined_files
 ),
 files AS (
     SELECT

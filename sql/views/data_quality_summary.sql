@@ -14,10 +14,10 @@ WITH valid AS (
         count(*) FILTER (WHERE NOT coalesce(is_duplicate, false)) AS bookings,
         count(*) FILTER (WHERE NOT coalesce(is_duplicate, false) AND booking_complete IS NULL)
             AS without_outcome
-    FROM bookings
+    FROM committed_bookings
 ),
 rejected AS (
-    SELECT count(*) AS rejected_rows FROM rejected_bookings
+    SELECT count(*) AS rejected_rows FROM committed_rejected_bookings
 ),
 quarantined AS (
     SELECT count(DISTINCT source_file) AS quarantined_files FROM quarantined_files

@@ -20,7 +20,7 @@ WITH files AS (
 ),
 rejected AS (
     SELECT source_file, count(*) AS rejected_rows
-    FROM rejected_bookings
+    FROM committed_rejected_bookings
     GROUP BY source_file
 ),
 ingests AS (
@@ -40,15 +40,14 @@ ingests AS (
     SELECT
         source_file,
         'quarantined' AS status,
-        max_by(reason, quarantined_at) AS reason,
-        min(quarantined_at) AS first_ingested_at,
-        max(quarantined_at) AS last_ingested_at,
+        reason,
+        quarantined_at AS first_ingested_at,
+        quarantined_at AS last_ingested_at,
         0 AS bookings,
         0 AS completed,
         CAST(NULL AS double) AS completion_rate,
         0 AS rejected_rows
     FROM quarantined_files
-    GROUP BY source_file
 )
 SELECT
     regexp_extract(source_file, '([^/#]+)(#[^/]*)?$', 1) AS file_name,

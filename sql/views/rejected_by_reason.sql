@@ -6,14 +6,14 @@
 -- order: rejected_rows DESC, reason
 WITH totals AS (
     SELECT
-        (SELECT count(*) FROM bookings) + (SELECT count(*) FROM rejected_bookings) AS rows_read,
-        (SELECT count(*) FROM rejected_bookings) AS rejected
+        (SELECT count(*) FROM committed_bookings) + (SELECT count(*) FROM committed_rejected_bookings) AS rows_read,
+        (SELECT count(*) FROM committed_rejected_bookings) AS rejected
 )
 SELECT
     r.reason,
     count(*) AS rejected_rows,
     CAST(count(*) AS double) / max(t.rejected) AS share_of_rejected,
     CAST(count(*) AS double) / max(t.rows_read) AS rejected_rate
-FROM rejected_bookings AS r
+FROM committed_rejected_bookings AS r
 CROSS JOIN totals AS t
 GROUP BY r.reason

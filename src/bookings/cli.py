@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "validate",
     "run",
     "sql",
+    "audit",
     "watch",
     "invoke",
     "report",

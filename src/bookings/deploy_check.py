@@ -62,6 +62,10 @@ STATES_ERRORS = frozenset(
 # exception and its client-side failure (Step Functions best practices, "Handle transient Lambda
 # service exceptions").
 LAMBDA_SDK_ERRORS = frozenset({"Lambda.AWSLambdaException", "Lambda.SdkClientException"})
+# What a function that runs past its timeout reports: Lambda's error type (Sandbox.Timedout,
+# "Troubleshoot invocation issues in Lambda") and the name Step Functions' best practices give
+# unhandled function errors, timeouts included (Lambda.Unknown).
+LAMBDA_FUNCTION_ERRORS = frozenset({"Sandbox.Timedout", "Lambda.Unknown"})
 LAMBDA_FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$")
 # Where a resource's name is nested, not a top-level property of its schema.
 NESTED_NAMES = {
@@ -212,7 +216,8 @@ class Values:
         service = kind.split("::")[1].lower()
         return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
 
-    def resolve(self, value: Any) -> Any:
+    # One branch per CloudFormation intrinsic function: one function on purpose.
+    def resolve(self, value: Any) -> Any:  # noqa: C901
         if isinstance(value, list):
             return [item for item in map(self.resolve, value) if item is not NO_VALUE]
         if not isinstance(value, dict):
@@ -277,7 +282,8 @@ class Values:
 # ------------------------------------------------------------------------------------------------
 
 
-def substitution_types(project: Project) -> list[str]:
+# Walks both state machines' substitutions, value by value: one function on purpose.
+def substitution_types(project: Project) -> list[str]:  # noqa: C901
     """DefinitionSubstitutions values are strings, integers or booleans (the
     AWS::StepFunctions::StateMachine schema); every placeholder has one."""
     problems = []
@@ -353,7 +359,8 @@ def task_errors(resource: str, catalogue: ServiceErrors) -> tuple[set[str], str]
     if resource == "arn:aws:states:::lambda:invoke" or LAMBDA_FUNCTION_ARN.match(resource):
         found = catalogue.operation_errors("lambda", "invoke")
         assert found is not None
-        return {f"Lambda.{name}" for name in found[1]} | LAMBDA_SDK_ERRORS, "lambda:invoke"
+        errors = {f"Lambda.{name}" for name in found[1]} | LAMBDA_SDK_ERRORS
+        return errors | LAMBDA_FUNCTION_ERRORS, "lambda:invoke"
     match = re.match(r"^arn:aws[a-z-]*:states:::(?:aws-sdk:)?([a-z0-9-]+):(\w+)", resource)
     if match is None:
         return None
@@ -364,7 +371,8 @@ def task_errors(resource: str, catalogue: ServiceErrors) -> tuple[set[str], str]
     return {f"{prefix}.{name}" for name in names}, f"{match[1]}:{match[2]}"
 
 
-def workflow_error_names(project: Project) -> list[str]:
+# One branch per kind of task integration: one function on purpose.
+def workflow_error_names(project: Project) -> list[str]:  # noqa: C901
     """Every error name in a Retry or Catch is one the state can meet: a States.* error, or an
     error of the task's API in botocore's model (Step Functions reports ServiceName.ErrorName,
     suffixed Exception)."""
@@ -583,7 +591,8 @@ def value_at(properties: Mapping[str, Any], pointer: str) -> Any:
     return value
 
 
-def names_the_stack(value: Any, resources: Mapping[str, Any]) -> bool:
+# One branch per way a name can hold the stack's name: one function on purpose.
+def names_the_stack(value: Any, resources: Mapping[str, Any]) -> bool:  # noqa: C901
     """Whether a name differs between stacks: it contains the stack name or an environment
     parameter, or it refers to a resource of the stack (itself named per stack)."""
     if isinstance(value, list):
@@ -656,6 +665,225 @@ def names_unique_per_stack(project: Project) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------
+# Checks of what the workflows and functions do at run time (the template after the SAM
+# transform, resolved as the emulated stack resolves it)
+# ------------------------------------------------------------------------------------------------
+
+# A Distributed Map's EXPRESS child executions end after 5 minutes (Step Functions quotas).
+EXPRESS_LIMIT_SECONDS = 300
+
+
+def _resolver(template: dict[str, Any], parameters: Mapping[str, str]) -> Any:
+    """A template resolved for one stack as the emulated stack resolves it: the template and
+    the transformed template give the same names and ARNs."""
+    from bookings.offline.emulator.template_resolver import TemplateResolver
+
+    return TemplateResolver(
+        template, parameters=parameters, region=REGION, account=ACCOUNT, stack_name=STACK_NAME
+    )
+
+
+def _resolvers(project: Project, parameters: Mapping[str, str]) -> tuple[Any, Any]:
+    """The template and the transformed template, resolved for one stack."""
+    return _resolver(project.template, parameters), _resolver(project.transformed, parameters)
+
+
+def _maps(states: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        if state.get("Type") == "Map":
+            yield name, state
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            yield from _maps(processor["States"])
+
+
+def _allows_an_object(statements: list[Mapping[str, Any]], action: str, bucket: str) -> bool:
+    """Whether the statements allow ``action`` on some object of ``bucket`` (for a key the
+    state gives at run time): an object named after each resource pattern of the bucket."""
+    from bookings.offline.emulator.permissions import Requirement, allows
+
+    prefix = f"arn:aws:s3:::{bucket}/"
+    for statement in statements:
+        resources = statement.get("Resource", [])
+        for pattern in resources if isinstance(resources, list) else [resources]:
+            text = str(pattern)
+            if text.startswith(prefix) or text == "*":
+                example = (text if text != "*" else prefix + "*").replace("*", "x")
+                if allows(statements, Requirement(action, example)):
+                    return True
+    return False
+
+
+def distributed_map_permissions(project: Project) -> list[str]:
+    """The role of a state machine with a Distributed Map allows what the Map does (Step
+    Functions, "IAM policies for using Distributed Map states"): start executions of the state
+    machine, describe and stop them, read its ItemReader's object (any object of the bucket when
+    the key comes from the state), write its ResultWriter's results."""
+    from bookings.offline.emulator.permissions import (
+        Requirement,
+        allows,
+        principal_roles,
+        role_statements,
+    )
+    from bookings.offline.emulator.resources import state_machine_definition
+
+    problems = set()
+    for label, parameters in (("defaults", {}), ("with a model", WITH_MODEL)):
+        template, transformed = _resolvers(project, parameters)
+        roles = principal_roles(transformed)
+        for machine in template.resources_of("AWS::Serverless::StateMachine"):
+            text = state_machine_definition(template, project.root, {}, machine)
+            arn = str(template.arn(machine))
+            execution = arn.replace(":stateMachine:", ":execution:")
+            statements = role_statements(transformed, roles.get(machine, ""))
+            for state, spec in _maps(json.loads(text)["States"]):
+                processor = spec.get("ItemProcessor") or {}
+                if (processor.get("ProcessorConfig") or {}).get("Mode") != "DISTRIBUTED":
+                    continue
+                needs = [
+                    Requirement("states:StartExecution", arn),
+                    Requirement("states:DescribeExecution", f"{execution}/{state}:child"),
+                    Requirement("states:StopExecution", f"{execution}/{state}:child"),
+                ]
+                writer = (spec.get("ResultWriter") or {}).get("Parameters") or {}
+                if "Bucket" in writer:
+                    prefix = str(writer.get("Prefix", "")).rstrip("/")
+                    results = f"arn:aws:s3:::{writer['Bucket']}/{prefix}/map-run/manifest.json"
+                    needs.append(Requirement("s3:PutObject", results))
+                reader = (spec.get("ItemReader") or {}).get("Parameters") or {}
+                if "Key" in reader:
+                    needs.append(
+                        Requirement(
+                            "s3:GetObject", f"arn:aws:s3:::{reader['Bucket']}/{reader['Key']}"
+                        )
+                    )
+                elif "Bucket" in reader and not _allows_an_object(
+                    statements, "s3:GetObject", reader["Bucket"]
+                ):
+                    problems.add(
+                        f"{machine} ({label}): its Distributed Map {state} reads its items from "
+                        f"{reader['Bucket']}, and its role may read no object there"
+                    )
+                for need in needs:
+                    if not allows(statements, need):
+                        problems.add(
+                            f"{machine} ({label}): its Distributed Map {state} needs "
+                            f"{need.action} on {need.resource}, which its role does not allow"
+                        )
+    return sorted(problems)
+
+
+def express_children_within_their_limit(project: Project) -> list[str]:
+    """A Distributed Map whose child executions are EXPRESS ends each after 5 minutes: the
+    Lambda timeouts of its tasks (each attempt, without retries) must fit in them."""
+    from bookings.offline.emulator.resources import state_machine_definition
+
+    problems = []
+    template = _resolver(project.template, WITH_MODEL)
+    timeouts = {}
+    globals_timeout = ((project.template.get("Globals") or {}).get("Function") or {}).get(
+        "Timeout", 3
+    )
+    for function in template.resources_of("AWS::Serverless::Function"):
+        props = template.resources[function].get("Properties") or {}
+        timeouts[str(template.arn(function))] = int(props.get("Timeout", globals_timeout))
+    for machine in template.resources_of("AWS::Serverless::StateMachine"):
+        definition = json.loads(state_machine_definition(template, project.root, {}, machine))
+        for state, spec in _maps(definition["States"]):
+            processor = spec.get("ItemProcessor") or {}
+            if (processor.get("ProcessorConfig") or {}).get("ExecutionType") != "EXPRESS":
+                continue
+            tasks = [
+                timeouts.get(str(child.get("Resource")), 0)
+                for child in processor.get("States", {}).values()
+                if child.get("Type") == "Task"
+            ]
+            if sum(tasks) > EXPRESS_LIMIT_SECONDS:
+                problems.append(
+                    f"{machine}/{state}: its EXPRESS child executions end after "
+                    f"{EXPRESS_LIMIT_SECONDS} s, its tasks may take {sum(tasks)} s"
+                )
+    return problems
+
+
+def stack_follows_promotions(project: Project) -> list[str]:
+    """A function whose role may move the stack's own endpoint to another model records that
+    model where the stack's model reads it (LIVE_MODEL_DATA_URL is the stack's ModelDataUrl,
+    MODEL_ENDPOINT_NAME the stack's endpoint), or a stack update would put the deployed model
+    back (PromoteModel, docs/deploy.md "Who owns the live model")."""
+    from bookings.offline.emulator.permissions import (
+        Requirement,
+        allows,
+        principal_roles,
+        role_statements,
+    )
+
+    template, transformed = _resolvers(project, WITH_MODEL)
+    roles = principal_roles(transformed)
+    archives = sorted(
+        str(
+            template.resolve(template.resources[m]["Properties"])["PrimaryContainer"][
+                "ModelDataUrl"
+            ]
+        )
+        for m in template.resources_of("AWS::SageMaker::Model")
+    )
+    problems = []
+    for endpoint in template.resources_of("AWS::SageMaker::Endpoint"):
+        name = str(template.physical_name(endpoint))
+        update = Requirement("sagemaker:UpdateEndpoint", str(template.arn(endpoint)))
+        for function in template.resources_of("AWS::Serverless::Function"):
+            if not allows(role_statements(transformed, roles.get(function, "")), update):
+                continue
+            properties = template.resolve(template.resources[function].get("Properties") or {})
+            variables = (properties.get("Environment") or {}).get("Variables") or {}
+            if variables.get("LIVE_MODEL_DATA_URL") not in archives:
+                problems.append(
+                    f"{function} may update {name} but records no promoted model where the "
+                    f"stack's model reads it: LIVE_MODEL_DATA_URL is "
+                    f"{variables.get('LIVE_MODEL_DATA_URL')!r}, the model reads {archives}"
+                )
+            if variables.get("MODEL_ENDPOINT_NAME") != name:
+                problems.append(
+                    f"{function}: MODEL_ENDPOINT_NAME is {variables.get('MODEL_ENDPOINT_NAME')!r}, "
+                    f"the stack's endpoint is {name}"
+                )
+    return problems
+
+
+def calls_allowed_by_roles(project: Project) -> list[str]:
+    """Sample files through the emulated stack (a clean one, a dirty one, an unreadable one),
+    every AWS call of its functions and state machines checked against their roles."""
+    import io
+    import tempfile
+
+    from bookings.offline.emulator import EmulatedStack
+    from bookings.offline.emulator.permissions import PermissionAudit, auditing
+    from bookings.offline.logs import captured_function_logs
+
+    audit = PermissionAudit(project.transformed)
+    with tempfile.TemporaryDirectory(prefix="deploy-check-") as scratch:
+        broken = Path(scratch) / "broken.csv"
+        broken.write_bytes(b"num_passengers,sales_channel\n1,Internet\n")
+        files = [
+            project.root / "data" / "sample_bookings.csv",
+            project.root / "data" / "sample_dirty.csv",
+            broken,
+        ]
+        # The functions' logs (an unreadable file logs an error) are not this check's output.
+        with (
+            captured_function_logs(io.StringIO()),
+            auditing(audit),
+            EmulatedStack(project.template_path) as stack,
+        ):
+            for path in files:
+                stack.put_file(path, f"incoming/{path.name}")
+    if not audit.calls:
+        return ["no call was recorded: the audit saw nothing"]
+    return sorted({str(denial) for denial in audit.denials()})
+
+
+# ------------------------------------------------------------------------------------------------
 # The command
 # ------------------------------------------------------------------------------------------------
 
@@ -678,12 +906,27 @@ CHECKS = (
     Check("log group ARNs in policies", log_group_arns, needs_tools=False),
     Check("crawler recrawl policies", crawler_recrawl_policies, needs_tools=False),
     Check("names unique per stack (after the SAM transform)", names_unique_per_stack, True),
+    Check(
+        "Distributed Map permissions (after the SAM transform)", distributed_map_permissions, True
+    ),
+    Check("EXPRESS child executions within 5 minutes", express_children_within_their_limit, False),
+    Check(
+        "the stack follows model promotions (after the SAM transform)",
+        stack_follows_promotions,
+        True,
+    ),
+    Check(
+        "IAM allows what the code calls (sample files, emulated stack)",
+        calls_allowed_by_roles,
+        True,
+    ),
 )
 
 
 def run_checks(project: Project, checks: tuple[Check, ...]) -> tuple[list[str], list[str], bool]:
     """Run the checks; return the summary lines, the failures' details, and whether all passed."""
-    lines, details = [], []
+    lines: list[str] = []
+    details: list[str] = []
     for check in checks:
         try:
             problems = check.run(project)

@@ -10,16 +10,20 @@ Layout under ``DIR`` (the contract shared by the offline stack, the report and `
 - ``DIR/lake/rejected_bookings/ingest_date=YYYY-MM-DD/part-*.parquet``: the fields of
   ``booking_core.schema.RejectedRow`` (``reasons`` as list<string>), partitioned by the UTC date
   of ``rejected_at``.
-- ``DIR/lake/quarantined_files/<file id>.json``: one JSON line per file quarantined whole, the
-  fields of ``booking_core.schema.QuarantinedFile``, copied as QuarantineFile wrote it.
-- ``DIR/catalog.duckdb``: views ``bookings`` and ``rejected_bookings`` over those files
-  (``hive_partitioning``, ``union_by_name``) and the KPI views of ``sql/views``, written by
-  ``bookings.analytics.engine.build_catalog``.
+- ``DIR/lake/ingest_audit/ingest_date=YYYY-MM-DD/part-*.parquet``: the fields of
+  ``booking_core.audit.IngestAuditRow``, one row per file execution, partitioned by the UTC date
+  of ``finished_at``. What users query reads it (``sql/views/committed_files.sql``).
+- ``DIR/catalog.duckdb``: views ``bookings``, ``rejected_bookings`` and ``ingest_audit`` over
+  those files (``hive_partitioning``, ``union_by_name``) and the views of ``sql/views``, written
+  by ``bookings.analytics.engine.build_catalog``.
 
 Files are dictionary-encoded and zstd-compressed, written in row groups so memory stays
 constant however many rows stream through; within a row group bookings are ordered by route and
 booking origin (route-derived columns then compress to runs). Every writer run adds new
-``part-<run>.parquet`` files and never rewrites existing ones; with ``dedupe=True`` it skips
+``part-<run>.parquet`` files and never rewrites existing ones. A file is written under a
+temporary name no reader matches and renamed into place once complete (``durable_files``): a
+reader never sees half a file, and a writer killed half-way leaves only a temporary file that the
+next writer removes. With ``dedupe=True`` it skips
 bookings whose ``booking_id`` (and rejected rows whose ``source_file`` + ``row_number``) are
 already in the lake or already written by this run, so processing the same file twice adds
 nothing.
@@ -27,6 +31,8 @@ nothing.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import types
 import typing
 import uuid
@@ -39,12 +45,16 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
-from booking_core.schema import QuarantinedFile, RejectedRow, ScoredBooking
+from booking_core.audit import IngestAuditRow
+from booking_core.schema import RejectedRow, ScoredBooking
 from pydantic import BaseModel
+
+from bookings import fault_points
+from bookings.durable_files import fsync_directory, temporary_path
 
 BOOKINGS_TABLE = "bookings"
 REJECTED_TABLE = "rejected_bookings"
-QUARANTINED_TABLE = "quarantined_files"
+AUDIT_TABLE = "ingest_audit"
 PARTITION_COLUMN = "ingest_date"
 CATALOG_FILE = "catalog.duckdb"
 DEFAULT_ROW_GROUP_ROWS = 131_072
@@ -62,7 +72,8 @@ def _bound(metadata: list[Any], name: str) -> int | None:
     return None
 
 
-def _arrow_type(annotation: Any, metadata: list[Any]) -> tuple[pa.DataType, bool]:
+# One branch per annotation type the schema uses: one function on purpose.
+def _arrow_type(annotation: Any, metadata: list[Any]) -> tuple[pa.DataType, bool]:  # noqa: C901
     """The Arrow type of a pydantic field annotation, and whether it is nullable."""
     nullable = False
     origin = typing.get_origin(annotation)
@@ -109,7 +120,13 @@ def arrow_schema(model: type[BaseModel]) -> pa.Schema:
 
 BOOKINGS_SCHEMA = arrow_schema(ScoredBooking)
 REJECTED_SCHEMA = arrow_schema(RejectedRow)
-QUARANTINED_SCHEMA = arrow_schema(QuarantinedFile)
+AUDIT_SCHEMA = arrow_schema(IngestAuditRow)
+# Every table of the lake, with its schema and the time field its partition is the date of.
+LAKE_TABLES: dict[str, tuple[pa.Schema, str]] = {
+    BOOKINGS_TABLE: (BOOKINGS_SCHEMA, "ingested_at"),
+    REJECTED_TABLE: (REJECTED_SCHEMA, "rejected_at"),
+    AUDIT_TABLE: (AUDIT_SCHEMA, "finished_at"),
+}
 
 
 def _to_datetime(value: Any) -> Any:
@@ -142,6 +159,9 @@ class _Partition:
     rows: list[Mapping[str, Any]] = field(default_factory=list)
     writer: pq.ParquetWriter | None = None
     written: int = 0
+    # Where the file is written until it is complete, and its open handle.
+    temporary: Path | None = None
+    handle: Any = None
 
 
 @dataclass
@@ -150,6 +170,7 @@ class WriteStats:
 
     bookings: int = 0
     rejected: int = 0
+    audit: int = 0
     skipped_bookings: int = 0
     skipped_rejected: int = 0
     files: list[str] = field(default_factory=list)
@@ -215,8 +236,10 @@ class _TableWriter:
             table = table.sort_by([(name, "ascending") for name in self.cluster_by])
         if part.writer is None:
             part.path.parent.mkdir(parents=True, exist_ok=True)
+            part.temporary = temporary_path(part.path)
+            part.handle = part.temporary.open("wb")
             part.writer = pq.ParquetWriter(
-                part.path,
+                part.handle,
                 self.schema,
                 compression="zstd",
                 compression_level=9,
@@ -225,16 +248,36 @@ class _TableWriter:
             )
         part.writer.write_table(table, row_group_size=self.row_group_rows)
         part.written += table.num_rows
+        fault_points.reached("lake-file-open")
 
     def close(self) -> list[str]:
+        """Finish every file (footer, flushed to disk) and rename it into place."""
         files = []
         for part in self.partitions.values():
             self._flush(part)
             if part.writer is not None:
                 part.writer.close()
+                part.handle.flush()
+                os.fsync(part.handle.fileno())
+                part.handle.close()
+                assert part.temporary is not None
+                os.replace(part.temporary, part.path)
+                fsync_directory(part.path.parent)
                 files.append(str(part.path))
         self.partitions = {}
         return files
+
+    def abandon(self) -> None:
+        """Drop what is not finished: open files are closed and their temporaries removed."""
+        for part in self.partitions.values():
+            if part.writer is not None:
+                with contextlib.suppress(Exception):
+                    part.writer.close()
+                with contextlib.suppress(Exception):
+                    part.handle.close()
+                if part.temporary is not None:
+                    part.temporary.unlink(missing_ok=True)
+        self.partitions = {}
 
 
 class LakeWriter:
@@ -255,11 +298,15 @@ class LakeWriter:
         self.lake_dir = self.out_dir / "lake"
         self.dedupe = dedupe
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        self.run_id = run_id
         self._bookings = _TableWriter(
             self.lake_dir / BOOKINGS_TABLE, BOOKINGS_SCHEMA, "ingested_at", run_id, row_group_rows
         )
         self._rejected = _TableWriter(
             self.lake_dir / REJECTED_TABLE, REJECTED_SCHEMA, "rejected_at", run_id, row_group_rows
+        )
+        self._audit = _TableWriter(
+            self.lake_dir / AUDIT_TABLE, AUDIT_SCHEMA, "finished_at", run_id, row_group_rows
         )
         self._seen_booking_ids: set[str] | None = None
         self._seen_rejected: set[tuple[str, int]] | None = None
@@ -268,8 +315,11 @@ class LakeWriter:
     def __enter__(self) -> LakeWriter:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abandon()
 
     def existing_booking_ids(self) -> set[str]:
         """The booking ids already stored in the lake (read from the booking_id column only)."""
@@ -315,10 +365,46 @@ class LakeWriter:
         self.stats.rejected += written
         return written
 
+    def add_audit(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Adds ``IngestAuditRow`` dicts; returns how many were written."""
+        written = 0
+        for record in records:
+            self._audit.add(record)
+            written += 1
+        self.stats.audit += written
+        return written
+
     def close(self) -> WriteStats:
         self.stats.files.extend(self._bookings.close())
         self.stats.files.extend(self._rejected.close())
+        self.stats.files.extend(self._audit.close())
         return self.stats
+
+    def abandon(self) -> None:
+        """Stop without finishing: nothing unfinished reaches the lake."""
+        for table in (self._bookings, self._rejected, self._audit):
+            table.abandon()
+
+
+def committed_file_record(
+    source_file: str, *, valid: int, rejected: int, finished_at: datetime
+) -> dict[str, Any]:
+    """The audit row that commits a file written straight into the lake, not through the
+    stack (the analytics tests' and benchmarks' lakes): what users query shows a file's rows
+    only once such a row says committed."""
+    return IngestAuditRow(
+        bucket="local",
+        object_key=source_file,
+        etag="",
+        source_file=source_file,
+        rows=valid + rejected,
+        valid=valid,
+        rejected=rejected,
+        delivered=valid,
+        status="committed",
+        execution=f"local-{uuid.uuid4().hex[:8]}",
+        finished_at=finished_at,
+    ).model_dump()
 
 
 def _dataset(table_dir: Path) -> pads.Dataset | None:
@@ -331,7 +417,8 @@ def _read_column(table_dir: Path, columns: list[str]) -> list[Any]:
     dataset = _dataset(table_dir)
     if dataset is None:
         return []
-    return dataset.to_table(columns=columns).column(0).to_pylist()
+    values: list[Any] = dataset.to_table(columns=columns).column(0).to_pylist()
+    return values
 
 
 def _read_columns(table_dir: Path, columns: list[str]) -> list[tuple[Any, ...]]:

@@ -39,7 +39,12 @@ def lake_rows(out: Path, table: str) -> int:
 
 
 def lake_files(out: Path) -> list[str]:
-    return sorted(str(p.relative_to(out)) for p in (out / "lake").rglob("*.parquet"))
+    """The files of the bookings and rejected rows (the audit trail grows with every run)."""
+    return sorted(
+        str(p.relative_to(out))
+        for p in (out / "lake").rglob("*.parquet")
+        if "ingest_audit" not in p.parts
+    )
 
 
 def test_a_clean_file_is_delivered_whole_and_catalogued(
@@ -55,9 +60,13 @@ def test_a_clean_file_is_delivered_whole_and_catalogued(
     assert item["rejected"] == 0
     assert report["lake"] == {"bookings": 3000, "rejected_bookings": 0}
     assert report["out"] == str(out)
-    visited = [state["state"] for state in item["states"]]
+    visited = [state["state"] for state in item["states"] if not state["child"]]
     assert visited[0] == "Validate"
-    assert {"ProcessChunks", "Enrich", "Score", "Deliver", "FinalizeFile"} <= set(visited)
+    assert {"ProcessChunks", "FinalizeFile"} <= set(visited)
+    # Every chunk ran Enrich, Score and Deliver in a child execution of the Distributed Map.
+    children = {state["state"]: state["visits"] for state in item["states"] if state["child"]}
+    chunks = -(-3000 // 5000)
+    assert children == {"Enrich": chunks, "Score": chunks, "Deliver": chunks}
     assert all(state["seconds"] >= 0 for state in item["states"])
     # Partitioned as in AWS (Hive style, by ingest date) and readable through the catalog.
     partitions = {p.name for p in (out / "lake" / "bookings").iterdir()}
@@ -115,7 +124,7 @@ def test_an_unreadable_file_is_quarantined_not_a_crash(
     error_report = json.loads(next(p for p in copies if p.suffix == ".json").read_text())
     assert error_report["error"] == "UnreadableFile"
     assert report["lake"] == {"bookings": 0, "rejected_bookings": 0}
-    # Where users look: the data-quality KPIs read the file's line of quarantined_files.
+    # Where users look: the data-quality KPIs read the file's audit row (quarantined_files).
     con = duckdb.connect(str(out / "catalog.duckdb"), read_only=True)
     try:
         rows = con.execute(
@@ -149,6 +158,13 @@ def test_the_same_file_again_is_a_duplicate_and_the_lake_is_unchanged(
     assert [s["state"] for s in item["states"]][-1] == "Duplicate"
     assert second["lake"] == first["lake"]
     assert lake_files(out) == files_before
+    # The duplicate execution is in the audit trail, naming the file it duplicates.
+    audit = pads.dataset(out / "lake" / "ingest_audit", partitioning="hive").to_table()
+    statuses = sorted(
+        zip(audit["status"].to_pylist(), audit["duplicate_of"].to_pylist(), strict=True)
+    )
+    source_file = audit["source_file"][0].as_py()
+    assert statuses == [("committed", None), ("duplicate", source_file)]
     # New files append to the same lake.
     other = generated(tmp_path / "more.csv", 700, seed=14)
     code, third = run_json(capsys, str(other), "--out", str(out))

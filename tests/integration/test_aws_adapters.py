@@ -136,6 +136,65 @@ def test_records_still_failing_after_every_attempt_raise(s3: Any, firehose: Any)
     assert client.calls == [10, 10, 10]
 
 
+class RaisingCalls:
+    """Test instrumentation around a real (moto) Firehose client: the first calls raise the
+    given errors (as botocore raises once its own retries are spent), the others go through."""
+
+    def __init__(self, client: Any, errors: list[Exception]) -> None:
+        self.client = client
+        self.errors = errors
+        self.calls = 0
+
+    def put_record_batch(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.client.put_record_batch(**kwargs)
+
+
+def client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "injected"}}, "PutRecordBatch")
+
+
+def test_transient_sdk_errors_are_retried_with_backoff(s3: Any, firehose: Any) -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    errors: list[Exception] = [
+        client_error("ServiceUnavailableException"),
+        client_error("ThrottlingException"),
+        ReadTimeoutError(endpoint_url="https://firehose.us-east-1.amazonaws.com"),
+    ]
+    client = RaisingCalls(firehose, errors)
+    sleeps: list[float] = []
+    delivery = FirehoseDelivery(client, "bookings", sleep=sleeps.append, rng=random.Random(2))
+    records = [json.dumps({"n": n}).encode() + b"\n" for n in range(30)]
+    assert delivery.deliver(records) == 30
+    assert client.calls == 4
+    assert delivery.retried == 90  # the whole batch, three times
+    assert len(sleeps) == 3
+    assert all(0 <= delay <= 0.1 * 2**attempt for attempt, delay in enumerate(sleeps, 1))
+    assert sorted(r["n"] for r in delivered_records(s3)) == list(range(30))
+
+
+def test_an_sdk_error_that_retrying_cannot_cure_fails_at_once(s3: Any, firehose: Any) -> None:
+    client = RaisingCalls(firehose, [client_error("ResourceNotFoundException")])
+    delivery = FirehoseDelivery(client, "bookings", sleep=lambda _: None)
+    with pytest.raises(
+        DeliveryFailedError,
+        match=r"3 record\(s\) not delivered after 1 attempts \(ResourceNotFoundException x3\)",
+    ):
+        delivery.deliver([b"{}\n"] * 3)
+    assert client.calls == 1
+
+
+def test_sdk_errors_on_every_attempt_raise_named(s3: Any, firehose: Any) -> None:
+    client = RaisingCalls(firehose, [client_error("ServiceUnavailableException")] * 3)
+    delivery = FirehoseDelivery(client, "bookings", max_attempts=3, sleep=lambda _: None)
+    with pytest.raises(DeliveryFailedError, match="ServiceUnavailableException x2"):
+        delivery.deliver([b"{}\n"] * 2)
+    assert delivered_records(s3) == []
+
+
 # -- idempotency ---------------------------------------------------------------------------------
 
 
@@ -173,6 +232,47 @@ def test_a_completed_object_stays_done_and_a_failed_one_can_run_again(
     assert store.claim("raw/bad.csv#v1", "exec-2").acquired
 
 
+def test_the_same_bytes_are_claimed_by_one_file_until_it_fails(store: IdempotencyStore) -> None:
+    first = store.claim_content("abc", "exec-1", "s3://raw/a.csv#1")
+    assert first.acquired
+    copy = store.claim_content("abc", "exec-2", "s3://raw/b.csv#2")
+    assert not copy.acquired
+    assert (copy.source_file, copy.execution) == ("s3://raw/a.csv#1", "exec-1")
+    # Only the holder releases them; released, another file may take them.
+    assert not store.release_content("abc", "exec-2")
+    assert store.release_content("abc", "exec-1")
+    assert store.claim_content("abc", "exec-2", "s3://raw/b.csv#2").acquired
+    store.complete_content("abc", "exec-2")
+    assert store.claim_content("abc", "exec-3", "s3://raw/c.csv#3").status == COMPLETED
+
+
+def test_a_key_s_latest_version_follows_the_sequencer_not_the_arrival(
+    store: IdempotencyStore,
+) -> None:
+    first = store.advance_version("raw", "k.csv", "s3://raw/k.csv#1", "0A1", "exec-1")
+    assert first.accepted
+    assert first.replaced is None
+    newer = store.advance_version("raw", "k.csv", "s3://raw/k.csv#3", "0A3", "exec-3")
+    assert newer.accepted
+    assert newer.replaced is not None
+    assert newer.replaced.source_file == "s3://raw/k.csv#1"
+    # A version older than the latest, arriving late, does not replace it.
+    late = store.advance_version("raw", "k.csv", "s3://raw/k.csv#2", "0A2", "exec-2")
+    assert not late.accepted
+    assert late.current.source_file == "s3://raw/k.csv#3"
+    # The same version finalized again (a retried step) stays the latest, replacing nothing.
+    again = store.advance_version("raw", "k.csv", "s3://raw/k.csv#3", "0A3", "exec-3")
+    assert again.accepted
+    assert again.replaced is None
+    # Sequencers of different lengths compare padded on the right, as S3 documents: 0A2F is
+    # before 0A3 (0A30...), 0A31 after it.
+    assert not store.advance_version("raw", "k.csv", "s3://raw/k.csv#x", "0A2F", "exec-x").accepted
+    assert store.advance_version("raw", "k.csv", "s3://raw/k.csv#4", "0A31", "exec-4").accepted
+    latest = store.latest_version("raw", "k.csv")
+    assert latest is not None
+    assert latest.source_file == "s3://raw/k.csv#4"
+
+
 # -- S3 streaming --------------------------------------------------------------------------------
 
 
@@ -202,6 +302,26 @@ def test_open_object_streams_plain_and_gzip_and_spools_a_zip(s3: Any, tmp_path: 
     with s3io.open_object(s3, BUCKET, "data.zip", spool_dir=str(tmp_path)) as stream:
         assert stream.seekable()
         assert zipfile.ZipFile(stream).read("bookings.csv") == text
+
+
+def test_a_digest_sees_every_byte_of_the_object_once(s3: Any, tmp_path: Any) -> None:
+    import hashlib
+
+    text = b"a,b\r\n1,2\r\n" * 5000
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("bookings.csv", text)
+    for key, body in (
+        ("plain.csv", text),
+        ("data.gz", gzip.compress(text)),
+        ("d.zip", archive.getvalue()),
+    ):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        digest = hashlib.sha256()
+        with s3io.open_object(s3, BUCKET, key, spool_dir=str(tmp_path), digest=digest) as stream:
+            stream.read(100)  # a reader that stops early
+            s3io.drain(stream)
+        assert digest.hexdigest() == hashlib.sha256(body).hexdigest(), key
 
 
 # -- scoring -------------------------------------------------------------------------------------

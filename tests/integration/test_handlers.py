@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,9 @@ from typing import Any
 
 import pytest
 from booking_core.schema import RejectedRow, ScoredBooking
-from support.firehose_records import json_table, record_problems
 from support.paths import ROOT
 
+from bookings.analytics import sync_template
 from bookings.offline.emulator import EmulatedStack, LambdaInvocationError
 
 EVENTS = ROOT / "events"
@@ -70,10 +71,13 @@ def test_validate_stages_chunks_and_quarantines_rejected_rows(
 ) -> None:
     assert validated["duplicate"] is False
     assert validated["rows"] == validated["valid"] + validated["rejected"]
+    # The object's bytes, hashed as they streamed through the validator.
+    assert validated["checksum_sha256"] == hashlib.sha256(DIRTY.read_bytes()).hexdigest()
     assert validated["rejected"] > 0
     assert validated["booking_date"] == "2024-05-17"  # from the key
-    assert validated["chunk_count"] == len(validated["chunk_keys"]) == -(-validated["valid"] // 400)
-    staged = stack.read_json_lines(validated["chunk_keys"][0])
+    keys = chunk_keys(stack, validated)
+    assert validated["chunk_count"] == len(keys) == -(-validated["valid"] // 400)
+    staged = stack.read_json_lines(keys[0])
     assert len(staged) == 400
     assert set(staged[0]) == {"row_number", "values", "is_duplicate"}
     rejected = stack.read_json_lines(validated["rejected_key"])
@@ -85,9 +89,10 @@ def test_validate_stages_chunks_and_quarantines_rejected_rows(
         .get_object(Bucket=stack.lake_bucket, Key=validated["manifest_key"])["Body"]
         .read()
     )
-    assert manifest["chunk_keys"] == validated["chunk_keys"]
-    # The payload stays far below the 256 KB state limit (claim check: keys, never rows).
-    assert len(json.dumps(validated)) < 16_000
+    assert manifest["chunk_keys"] == keys
+    # The payload stays far below the 256 KB state limit whatever the file's size (claim check:
+    # keys, never rows nor the list of chunks).
+    assert len(json.dumps(validated)) < 4_000
 
 
 def test_validate_claims_the_object_once(stack: EmulatedStack, validated: dict[str, Any]) -> None:
@@ -151,10 +156,17 @@ def test_every_handler_refuses_a_malformed_event_in_one_line(stack: EmulatedStac
         assert REQUIRED_FIELD[name] in raised.value.error_message, raised.value.error_message
 
 
-def chunk_event(name: str, validated: dict[str, Any]) -> dict[str, Any]:
+def chunk_keys(stack: EmulatedStack, validated: dict[str, Any]) -> list[str]:
+    """The chunk list Validate wrote (what the ProcessChunks Map reads)."""
+    body = stack.client("s3").get_object(Bucket=stack.lake_bucket, Key=validated["chunks_key"])
+    keys: list[str] = json.loads(body["Body"].read())
+    return keys
+
+
+def chunk_event(name: str, stack: EmulatedStack, validated: dict[str, Any]) -> dict[str, Any]:
     event = sample_event(name)
     event.update(
-        chunk_key=validated["chunk_keys"][0],
+        chunk_key=chunk_keys(stack, validated)[0],
         source_file=validated["source_file"],
         ingested_at=validated["ingested_at"],
         booking_date=validated["booking_date"],
@@ -163,11 +175,11 @@ def chunk_event(name: str, validated: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_enrich_score_and_deliver_a_chunk(stack: EmulatedStack, validated: dict[str, Any]) -> None:
-    enriched = stack.invoke("EnrichFunction", chunk_event("enrich", validated))
+    enriched = stack.invoke("EnrichFunction", chunk_event("enrich", stack, validated))
     assert enriched["records"] == 400
     assert enriched["enriched_key"].endswith("/enriched/chunk-00001.jsonl")
 
-    score_event = {**chunk_event("score", validated), **enriched}
+    score_event = {**chunk_event("score", stack, validated), **enriched}
     scored = stack.invoke("ScoreFunction", score_event)
     assert (scored["scored"], scored["unscored"]) == (0, 400)  # no endpoint configured
     records = stack.read_json_lines(scored["scored_key"])
@@ -199,8 +211,8 @@ def test_finalize_reconciles_from_the_receipts_and_publishes_the_event(
     assert raised.value.error_type == "ReconciliationError"
     assert "no delivery receipt" in raised.value.error_message
 
-    for chunk_key in file["chunk_keys"]:
-        item = {**chunk_event("enrich", file), "chunk_key": chunk_key}
+    for chunk_key in chunk_keys(stack, file):
+        item = {**chunk_event("enrich", stack, file), "chunk_key": chunk_key}
         item = {**item, **stack.invoke("EnrichFunction", item)}
         item = {**item, **stack.invoke("ScoreFunction", item)}
         stack.invoke("DeliverFunction", item)
@@ -251,13 +263,22 @@ def test_refresh_spice_is_a_no_op_without_quicksight_and_refreshes_with_it(
         "started": [],
         "skipped": [],
     }
-    stack.extra_environment["QUICKSIGHT_DATASET_IDS"] = "bookings,kpis"
+    # QuickSight switched on as a deployment does: the function gets the stack's data sets, its
+    # role the right to refresh them.
+    principal = f"arn:aws:quicksight:{stack.region}:{stack.account}:user/default/analyst"
+    stack.update_stack({"QuickSightPrincipalArn": principal})
     try:
         refreshed = stack.invoke("RefreshSpiceFunction", sample_event("refresh_spice"))
     finally:
-        del stack.extra_environment["QUICKSIGHT_DATASET_IDS"]
-    assert [s["dataset_id"] for s in refreshed["started"]] == ["bookings", "kpis"]
-    assert len({s["ingestion_id"] for s in refreshed["started"]}) == 2
+        stack.update_stack({"QuickSightPrincipalArn": ""})
+    started = [s["dataset_id"] for s in refreshed["started"]]
+    # The bookings table's dataset first, then one per view a dashboard reads.
+    assert started == [
+        dataset.replace("${AWS::StackName}", stack.stack_name)
+        for dataset in sync_template.quicksight_dataset_ids()
+    ]
+    assert len(started) == 1 + len(sync_template.QUICKSIGHT_VIEWS)
+    assert len({s["ingestion_id"] for s in refreshed["started"]}) == len(started)
 
 
 def test_quarantine_copies_reports_alerts_and_releases_the_claim(
@@ -279,28 +300,6 @@ def test_quarantine_copies_reports_alerts_and_releases_the_claim(
         s3.get_object(Bucket=stack.lake_bucket, Key=result["report_key"])["Body"].read()
     )
     assert report["execution"] == event["execution"]
-    # The file's line of the quarantined_files table, which the data-quality KPIs read.
-    (record_key,) = [
-        item["Key"]
-        for item in s3.list_objects_v2(Bucket=stack.lake_bucket, Prefix="quarantine/reports/")[
-            "Contents"
-        ]
-    ]
-    assert "/" not in record_key.removeprefix("quarantine/reports/")
-    body = s3.get_object(Bucket=stack.lake_bucket, Key=record_key)["Body"].read()
-    assert body.count(b"\n") == 1
-    assert body.endswith(b"\n")
-    line = json.loads(body)
-    assert line["source_file"] == (
-        f"s3://{stack.raw_bucket}/incoming/quarantine_me.csv#{created['detail']['object']['etag']}"
-    )
-    assert line["error"] == "UnreadableFile"
-    assert result["reason"].endswith(f": {line['reason']}")
-    assert "missing required column(s): route" in line["reason"]
-    assert line["source_file"] not in line["reason"]
-    assert line["execution"] == event["execution"]
-    assert line["quarantined_copy"] == f"s3://{stack.lake_bucket}/{result['quarantine_key']}"
-    assert record_problems(line, json_table(ROOT / "template.yaml", "QuarantinedFilesTable")) == []
     assert result["alert_message_id"]
     table = stack.resource_name("IdempotencyTable")
     object_id = (

@@ -520,7 +520,24 @@ def test_each_kpi_reads_only_the_columns_it_needs(lake: BuiltLake) -> None:
             for scan in scans:
                 # count(*) of a table reads no column at all.
                 assert len(scan["columns"]) < len(BOOKINGS_SCHEMA) // 2, (entry.name, scan)
-        (scan,) = parquet_scans(con, "SELECT * FROM completion_by_sales_channel")
-        assert set(scan["columns"]) <= {"sales_channel", "booking_complete", "is_duplicate"}
+        # The bookings' scan: the KPI's columns and what committed_bookings needs to keep each
+        # booking of a committed file once; the audit trail's scan: what committed_files needs.
+        bookings_scan, audit_scan = parquet_scans(con, "SELECT * FROM completion_by_sales_channel")
+        assert set(bookings_scan["columns"]) == {
+            "sales_channel",
+            "booking_complete",
+            "is_duplicate",
+            "booking_id",
+            "source_file",
+            "ingested_at",
+        }
+        assert set(audit_scan["columns"]) == {
+            "bucket",
+            "object_key",
+            "sequencer",
+            "source_file",
+            "status",
+            "finished_at",
+        }
     finally:
         con.close()

@@ -15,7 +15,13 @@ from support.lake_builder import build_lake
 
 from bookings.analytics import sql_files
 from bookings.analytics.engine import build_catalog
-from bookings.lake import BOOKINGS_SCHEMA, REJECTED_SCHEMA, LakeWriter, resolve_lake
+from bookings.lake import (
+    BOOKINGS_SCHEMA,
+    REJECTED_SCHEMA,
+    LakeWriter,
+    committed_file_record,
+    resolve_lake,
+)
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +136,24 @@ def test_json_style_values_are_converted(tmp_path: Path, built) -> None:
 
 
 def test_a_lake_without_rejections_still_has_both_tables(tmp_path: Path, built) -> None:
+    first = built.bookings[0]["source_file"]
+    rows = [b for b in built.bookings if b["source_file"] == first][:10]
     with LakeWriter(tmp_path) as writer:
-        writer.add_bookings(built.bookings[:10])
+        writer.add_bookings(rows)
     con = duckdb.connect(str(build_catalog(tmp_path)))
     try:
         assert con.execute("SELECT count(*) FROM rejected_bookings").fetchone()[0] == 0
+        # No audit row commits the file yet: what users query leaves its rows out.
+        assert con.execute("SELECT * FROM data_quality_summary").fetchone()[0] == 0
+    finally:
+        con.close()
+    with LakeWriter(tmp_path) as writer:
+        writer.add_audit(
+            [committed_file_record(first, valid=10, rejected=0, finished_at=datetime.now(UTC))]
+        )
+    con = duckdb.connect(str(build_catalog(tmp_path)))
+    try:
+        assert con.execute("SELECT count(*) FROM ingest_audit").fetchone()[0] == 1
         assert con.execute("SELECT * FROM data_quality_summary").fetchone()[0] == 10
     finally:
         con.close()

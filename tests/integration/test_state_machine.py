@@ -30,6 +30,15 @@ def stack() -> Iterator[EmulatedStack]:
         yield emulated
 
 
+def variant(tmp_path: Path, name: str, drop: int) -> Path:
+    """CLEAN without its last ``drop`` rows: other bytes (the same bytes under another key are a
+    duplicate file, and add nothing)."""
+    lines = CLEAN.read_bytes().splitlines(keepends=True)
+    path = tmp_path / name
+    path.write_bytes(b"".join(lines[: len(lines) - drop]))
+    return path
+
+
 def data_rows(path: Path) -> int:
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     return sum(1 for line in text.splitlines()[1:] if line.strip())
@@ -76,8 +85,11 @@ def test_a_clean_file_is_delivered_scored_null_and_catalogued(stack: EmulatedSta
     assert all(r["booking_complete_probability"] is None for r in records)
     assert {r["booking_date"] for r in records} == {"2024-05-17"}
     visited = outcome.visited()
-    for state in ("Validate", "Enrich", "Score", "Deliver", "StartCrawler", "CheckCrawler"):
+    for state in ("Validate", "ProcessChunks", "StartCrawler", "CheckCrawler", "FinalizeFile"):
         assert state in visited
+    # Each chunk ran Enrich, Score and Deliver in a child execution of the Distributed Map.
+    children = Counter(outcome.child_visited())
+    assert children == dict.fromkeys(("Enrich", "Score", "Deliver"), summary["chunks"])
     assert visited[-2:] == ["FinalizeFile", "Processed"]
     # The crawler's emulated work: today's partition is in the Glue catalog.
     glue = stack.client("glue")
@@ -148,13 +160,14 @@ def test_an_unreadable_file_is_quarantined_with_an_alert_and_fails(
     assert len(messages) == 1
     assert "broken.csv" in messages[0]["Subject"]
     # The claim is released: a corrected upload of the same key runs.
-    fixed = stack.put_file(CLEAN, "incoming/broken.csv")
+    fixed = stack.put_file(variant(tmp_path, "fixed.csv", 1), "incoming/broken.csv")
     assert fixed is not None
     assert fixed.status == "SUCCEEDED", fixed.cause
+    assert fixed.output["status"] == "completed"
 
 
 def test_firehose_failed_records_are_retried_then_delivered(
-    stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     firehose = aws_client("firehose")
     real_put = firehose.put_record_batch
@@ -180,15 +193,56 @@ def test_firehose_failed_records_are_retried_then_delivered(
         }
 
     monkeypatch.setattr(firehose, "put_record_batch", fail_some_the_first_time)
-    outcome = stack.put_file(CLEAN, "incoming/flaky_firehose.csv")
+    outcome = stack.put_file(variant(tmp_path, "flaky.csv", 2), "incoming/flaky_firehose.csv")
     assert outcome is not None
     assert outcome.status == "SUCCEEDED", outcome.cause
     assert calls[1] == len(range(0, calls[0], 4))  # only the failed records were sent again
     assert_reconciled(stack, outcome.output)
 
 
-def test_the_same_event_twice_is_a_duplicate_and_delivers_nothing(stack: EmulatedStack) -> None:
-    key = stack.upload(CLEAN, "incoming/twice.csv")
+def test_a_chunk_that_fails_quarantines_its_file(
+    stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    firehose = aws_client("firehose")
+    real_put = firehose.put_record_batch
+    calls: list[int] = []
+
+    def refuse_the_second_chunk(**kwargs: Any) -> Any:
+        """Instrumentation: Firehose refuses the request of the second chunk delivered."""
+        calls.append(len(kwargs["Records"]))
+        if len(calls) == 2:
+            raise RuntimeError("the delivery stream refused the request")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(firehose, "put_record_batch", refuse_the_second_chunk)
+    outcome = stack.put_file(
+        variant(tmp_path, "refused_chunk.csv", 5), "incoming/refused_chunk.csv"
+    )
+    assert outcome is not None
+    # The child execution of the chunk failed; the Distributed Map tolerates no failure, so it
+    # fails, and its Catch quarantines the file.
+    assert outcome.status == "FAILED"
+    assert outcome.error == "States.ExceedToleratedFailureThreshold"
+    assert outcome.visited()[-3:] == ["ProcessChunks", "QuarantineFile", "FileFailed"]
+    assert "FinalizeFile" not in outcome.visited()
+    failed = [visit.name for visit in outcome.child_states if visit.failed]
+    assert set(failed) == {"Deliver"}
+    report = json.loads(
+        stack.client("s3")
+        .get_object(
+            Bucket=stack.lake_bucket,
+            Key="quarantine/files/incoming/refused_chunk.csv.error.json",
+        )["Body"]
+        .read()
+    )
+    assert report["error"] == "States.ExceedToleratedFailureThreshold"
+
+
+def test_the_same_event_twice_is_a_duplicate_and_delivers_nothing(
+    stack: EmulatedStack, tmp_path: Path
+) -> None:
+    source = variant(tmp_path, "twice.csv", 3)
+    key = stack.upload(source, "incoming/twice.csv")
     event = stack.object_created_event(key)
     first = stack.wait(stack.start_execution(event, name="twice-first"))
     second = stack.wait(stack.start_execution(event, name="twice-second"))
@@ -196,16 +250,16 @@ def test_the_same_event_twice_is_a_duplicate_and_delivers_nothing(stack: Emulate
     assert second.output["status"] == "duplicate"
     assert second.visited() == ["Validate", "IsDuplicate", "MarkDuplicate", "Duplicate"]
     # The same bytes uploaded again (a new version of the object) are a duplicate too.
-    again = stack.put_file(CLEAN, "incoming/twice.csv")
+    again = stack.put_file(source, "incoming/twice.csv")
     assert again is not None
     assert again.output["status"] == "duplicate"
     assert_reconciled(stack, first.output)
 
 
-def test_a_crawler_already_running_is_waited_for(stack: EmulatedStack) -> None:
+def test_a_crawler_already_running_is_waited_for(stack: EmulatedStack, tmp_path: Path) -> None:
     crawler = stack.resource_name("PartitionCrawler")
     stack.client("glue").start_crawler(Name=crawler)
-    outcome = stack.put_file(CLEAN, "incoming/while_crawling.csv")
+    outcome = stack.put_file(variant(tmp_path, "crawling.csv", 4), "incoming/while_crawling.csv")
     assert outcome is not None
     assert outcome.status == "SUCCEEDED", outcome.cause
     visited = outcome.visited()

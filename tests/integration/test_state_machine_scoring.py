@@ -75,13 +75,17 @@ def endpoint_server(request: pytest.FixtureRequest) -> Iterator[str]:
     server.shutdown()
 
 
+# Scoring is switched on as a deployment switches it on (the template's parameter), so Score's
+# role may invoke the endpoint; the runtime URL sends the calls to the local server.
+EXISTING_ENDPOINT = {"SageMakerEndpointName": "bookings-model"}
+
+
 @pytest.mark.parametrize("endpoint_server", [FailingEndpoint], indirect=True)
 def test_a_failing_endpoint_leaves_records_unscored_but_delivered(endpoint_server: str) -> None:
-    environment = {
-        "MODEL_ENDPOINT_NAME": "bookings-model",
-        "SAGEMAKER_RUNTIME_URL": endpoint_server,
-    }
-    with EmulatedStack(ROOT / "template.yaml", environment=environment) as stack:
+    environment = {"SAGEMAKER_RUNTIME_URL": endpoint_server}
+    with EmulatedStack(
+        ROOT / "template.yaml", overrides=EXISTING_ENDPOINT, environment=environment
+    ) as stack:
         outcome = stack.put_file(CLEAN, "incoming/unscored.csv")
         assert outcome is not None
         assert outcome.status == "SUCCEEDED", outcome.cause
@@ -94,11 +98,12 @@ def test_a_failing_endpoint_leaves_records_unscored_but_delivered(endpoint_serve
 @pytest.mark.parametrize("endpoint_server", [ScoringEndpoint], indirect=True)
 def test_a_working_endpoint_scores_every_record(endpoint_server: str) -> None:
     environment = {
-        "MODEL_ENDPOINT_NAME": "bookings-model",
         "SAGEMAKER_RUNTIME_URL": endpoint_server,
         "SCORE_MAX_PAYLOAD_BYTES": "200000",  # several requests per chunk
     }
-    with EmulatedStack(ROOT / "template.yaml", environment=environment) as stack:
+    with EmulatedStack(
+        ROOT / "template.yaml", overrides=EXISTING_ENDPOINT, environment=environment
+    ) as stack:
         outcome = stack.put_file(CLEAN, "incoming/scored.csv")
         assert outcome is not None
         assert outcome.status == "SUCCEEDED", outcome.cause

@@ -190,3 +190,75 @@ def test_the_layer_builds_with_python_3_12_whatever_python3_is(tmp_path: Path) -
     assert (layer / "booking_core" / "schema.py").is_file()
     assert (layer / "airportsdata").is_dir()
     assert not (layer / "boto3").exists()
+
+
+def project_without(tmp_path: Path, *lines: str) -> deploy_check.Project:
+    """A copy of the project whose template lacks these lines (the tools are the project's)."""
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for line in lines:
+        assert text.count(line) == 1, line
+        text = text.replace(line, "")
+    (tmp_path / "template.yaml").write_text(text, encoding="utf-8")
+    for name in ("statemachines", "functions", "layers", "tools", "data"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / ".tools").symlink_to((ROOT / ".tools").resolve())
+    return deploy_check.Project(tmp_path)
+
+
+START_CHILDREN = (
+    "            - Sid: StartChunkExecutions\n"
+    "              Effect: Allow\n"
+    "              Action: states:StartExecution\n"
+    '              Resource: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:'
+    '${AWS::AccountId}:stateMachine:${AWS::StackName}-ingest-file"\n'
+)
+
+
+def test_the_distributed_map_needs_its_role_to_start_its_child_executions(
+    project: deploy_check.Project, tmp_path: Path
+) -> None:
+    assert deploy_check.distributed_map_permissions(project) == []
+    without = project_without(tmp_path, START_CHILDREN)
+    problems = deploy_check.distributed_map_permissions(without)
+    assert problems == [
+        f"IngestFileStateMachine ({label}): its Distributed Map ProcessChunks needs "
+        "states:StartExecution on arn:aws:states:us-east-1:123456789012:stateMachine:"
+        "airline-bookings-dev-ingest-file, which its role does not allow"
+        for label in ("defaults", "with a model")
+    ]
+
+
+def test_a_promotion_the_stack_does_not_follow_is_found(
+    project: deploy_check.Project, tmp_path: Path
+) -> None:
+    assert deploy_check.stack_follows_promotions(project) == []
+    line = (
+        '          LIVE_MODEL_DATA_URL: !If [CreateModelEndpoint, !Ref SageMakerModelDataUrl, ""]\n'
+    )
+    (problem,) = deploy_check.stack_follows_promotions(project_without(tmp_path, line))
+    assert problem.startswith("PromoteModelFunction may update airline-bookings-dev-ModelEndpoint")
+    assert "LIVE_MODEL_DATA_URL is None" in problem
+
+
+READ_CHUNK_LISTS = """            - Sid: ReadChunkLists
+              Effect: Allow
+              Action: s3:GetObject
+              Resource: !Sub "${LakeBucket.Arn}/staging/*/chunks.json"
+"""
+
+
+def test_the_calls_of_sample_files_are_checked_against_the_roles(
+    project: deploy_check.Project, tmp_path: Path
+) -> None:
+    assert deploy_check.calls_allowed_by_roles(project) == []
+    problems = deploy_check.calls_allowed_by_roles(project_without(tmp_path, READ_CHUNK_LISTS))
+    assert problems, "a state machine reading its chunk lists without the grant went unnoticed"
+    assert all(
+        p.startswith("IngestFileStateMachine: s3:GetObject on arn:aws:s3:::") for p in problems
+    )
+    assert all(
+        p.endswith(
+            "/chunks.json (s3.GetObject) is not allowed by its role IngestFileStateMachineRole"
+        )
+        for p in problems
+    )

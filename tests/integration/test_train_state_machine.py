@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.ml_helpers import train_small_model
+from support.ml_helpers import train_small_model, with_metadata
 from support.paths import ROOT
 
 from bookings.offline.emulator import EmulatedStack, LambdaInvocationError
@@ -29,22 +29,6 @@ STATE_MACHINE = "TrainModelStateMachine"
 def model_archive(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     _, written = train_small_model(tmp_path_factory.mktemp("sm-model"), n=3000, seed=12)
     return written.archive.read_bytes()
-
-
-def _with_metadata(archive: bytes, **changes: Any) -> bytes:
-    """The same archive with metadata.json changed (another model's figures)."""
-    out = io.BytesIO()
-    with (
-        tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as source,
-        tarfile.open(fileobj=out, mode="w:gz") as target,
-    ):
-        for member in source.getmembers():
-            data = source.extractfile(member).read()  # type: ignore[union-attr]
-            if member.name == "metadata.json":
-                data = json.dumps({**json.loads(data), **changes}).encode()
-            member.size = len(data)
-            target.addfile(member, io.BytesIO(data))
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -137,7 +121,7 @@ def test_a_worse_model_leaves_the_live_one_in_place(
     with tarfile.open(fileobj=io.BytesIO(model_archive)) as archive:
         metadata = archive.extractfile("metadata.json").read()  # type: ignore[union-attr]
     live_auc = json.loads(metadata)["roc_auc_test"]
-    worse = _with_metadata(model_archive, roc_auc_test=live_auc - 0.01, model_version="worse")
+    worse = with_metadata(model_archive, roc_auc_test=live_auc - 0.01, model_version="worse")
     outcome = _run(stack, "monthly-2", worse)
     assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
     assert "KeepLiveModel" in outcome.visited()
@@ -150,7 +134,7 @@ def test_a_worse_model_leaves_the_live_one_in_place(
 def test_a_model_below_the_floor_is_never_served(
     stack: EmulatedStack, model_archive: bytes
 ) -> None:
-    poor = _with_metadata(model_archive, roc_auc_test=0.6)
+    poor = with_metadata(model_archive, roc_auc_test=0.6)
     outcome = _run(stack, "monthly-3", poor)
     assert outcome.status == "SUCCEEDED"
     assert "KeepLiveModel" in outcome.visited()
@@ -193,7 +177,7 @@ def test_the_model_steps_refuse_a_malformed_event_in_one_line(
 def test_a_model_archive_without_its_metric_is_named(
     stack: EmulatedStack, model_archive: bytes
 ) -> None:
-    broken = _with_metadata(model_archive, roc_auc_test="high")
+    broken = with_metadata(model_archive, roc_auc_test="high")
     key = "ml/models/booking-model-broken/output/model.tar.gz"
     stack.client("s3").put_object(Bucket=stack.lake_bucket, Key=key, Body=broken)
     event = json.loads((ROOT / "events" / "evaluate_model.json").read_text())

@@ -41,11 +41,15 @@ CONTRACT_ENVIRONMENT = {
     "GLUE_DATABASE",
     "BOOKINGS_TABLE",
     "REJECTED_TABLE",
+    "AUDIT_PREFIX",
+    "AUDIT_TABLE",
 }
 SUBSTITUTIONS = {
     f"{logical_id}Arn" for logical_id in FUNCTIONS if logical_id != "IngestApiFunction"
 }
 SUBSTITUTIONS |= {
+    "LakeBucketName",
+    "StagingPrefix",
     "MapMaxConcurrency",
     "FlushWaitSeconds",
     "CrawlerPollSeconds",

@@ -100,7 +100,8 @@ def _real_moment(parts: tuple[str | None, ...]) -> bool:
     return True
 
 
-def value_problem(value: Any, column_type: str) -> str | None:
+# One branch per Glue column type and JSON value kind: one function on purpose.
+def value_problem(value: Any, column_type: str) -> str | None:  # noqa: C901
     """Why a JSON value does not fit a column of ``column_type``; None when it does."""
     if value is None:
         return None

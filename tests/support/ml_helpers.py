@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +40,19 @@ def train_small_model(
     )
     written = save_training(result, out_dir, {"rows_read": n})
     return result, written
+
+
+def with_metadata(archive: bytes, **changes: Any) -> bytes:
+    """The same model archive with its metadata.json changed (another model's figures)."""
+    out = io.BytesIO()
+    with (
+        tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as source,
+        tarfile.open(fileobj=out, mode="w:gz") as target,
+    ):
+        for member in source.getmembers():
+            data = source.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == "metadata.json":
+                data = json.dumps({**json.loads(data), **changes}).encode()
+            member.size = len(data)
+            target.addfile(member, io.BytesIO(data))
+    return out.getvalue()

@@ -146,6 +146,24 @@ def test_an_incremental_recrawl_of_catalog_targets_is_found(tmp_path: Path) -> N
     ]
 
 
+def test_express_child_executions_longer_than_five_minutes_are_found(tmp_path: Path) -> None:
+    project = project_with(
+        tmp_path,
+        {
+            "statemachines/ingest_file.asl.json": (
+                '"ExecutionType": "STANDARD"',
+                '"ExecutionType": "EXPRESS"',
+            )
+        },
+    )
+    # Enrich, Score and Deliver may each run for 300 s: one child could need 900 s.
+    assert deploy_check.express_children_within_their_limit(project) == [
+        "IngestFileStateMachine/ProcessChunks: its EXPRESS child executions end after 300 s, "
+        "its tasks may take 900 s"
+    ]
+    assert deploy_check.express_children_within_their_limit(deploy_check.Project(ROOT)) == []
+
+
 def test_names_that_include_the_stack_or_environment_are_unique() -> None:
     resources = {"GlueDatabase": {}}
     unique = deploy_check.names_the_stack

@@ -47,7 +47,8 @@ def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
     }
 
 
-def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+# A depth-first search with its bookkeeping: one function on purpose.
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:  # noqa: C901
     """The strongly connected components of more than one module (Tarjan's algorithm)."""
     order: dict[str, int] = {}
     low: dict[str, int] = {}

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from booking_core.schema import QuarantinedFile, RejectedRow, ScoredBooking
+from booking_core.audit import IngestAuditRow
+from booking_core.schema import RejectedRow, ScoredBooking
 from moto.events.models import EventPattern
 from support.contract import (
     CONTRACT_ENVIRONMENT,
@@ -97,7 +98,8 @@ def function_environment(template: dict[str, Any], logical_id: str) -> dict[str,
     return merged
 
 
-def iter_policy_statements(template: dict[str, Any]) -> typing.Iterator[tuple[str, dict]]:
+# One branch per place a template puts IAM statements: one function on purpose.
+def iter_policy_statements(template: dict[str, Any]) -> typing.Iterator[tuple[str, dict]]:  # noqa: C901
     """Every IAM statement the template writes itself: roles, functions, state machines,
     bucket/queue/key policies (SAM policy templates are AWS-maintained and scoped by name)."""
 
@@ -169,48 +171,73 @@ def test_rejected_table_columns_are_the_rejected_row_fields(template: dict[str, 
     assert descriptor["Location"] == {"Fn::Sub": "s3://${LakeBucket}/quarantine/rows/"}
 
 
-def test_quarantined_files_table_columns_are_the_quarantined_file_fields(
-    template: dict[str, Any],
-) -> None:
-    table = table_input(template, "quarantined_files")
+def test_audit_table_columns_are_the_audit_row_fields(template: dict[str, Any]) -> None:
+    from bookings.lake import AUDIT_SCHEMA
+
+    table = table_input(template, "ingest_audit")
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
-    expected = [(name, glue_type(f.annotation)) for name, f in QuarantinedFile.model_fields.items()]
-    assert columns == expected
-    assert "PartitionKeys" not in table
+    # The counts are unbounded integers: bigint, as the offline lake stores them (int64).
+    glue_of_arrow = {"int64": "bigint", "string": "string", "timestamp[us, tz=UTC]": "timestamp"}
+    assert list(IngestAuditRow.model_fields) == AUDIT_SCHEMA.names
+    assert columns == [(f.name, glue_of_arrow[str(f.type)]) for f in AUDIT_SCHEMA]
+    assert [k["Name"] for k in table["PartitionKeys"]] == ["ingest_date"]
     descriptor = table["StorageDescriptor"]
     assert descriptor["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
-    assert descriptor["Location"] == {"Fn::Sub": "s3://${LakeBucket}/quarantine/reports/"}
-    # QuarantineFile may write there, and only there besides the quarantined copies.
-    policies = template["Resources"]["QuarantineFileFunction"]["Properties"]["Policies"]
-    statements = [s for p in policies if "Statement" in p for s in p["Statement"]]
-    (writes,) = [s for s in statements if s.get("Sid") == "WriteQuarantinedFiles"]
-    assert writes["Resource"] == [
-        {"Fn::Sub": "${LakeBucket.Arn}/quarantine/files/*"},
-        {"Fn::Sub": "${LakeBucket.Arn}/quarantine/reports/*"},
-    ]
+    assert descriptor["Location"] == {"Fn::Sub": "s3://${LakeBucket}/audit/ingest_audit/"}
+    # The functions that write audit rows write them there, and register their partitions.
+    for logical_id in ("ValidateFunction", "FinalizeFileFunction", "QuarantineFileFunction"):
+        environment = function_environment(template, logical_id)
+        assert environment["AUDIT_PREFIX"] == "audit/ingest_audit/", logical_id
+        assert environment["AUDIT_TABLE"] == {"Ref": "IngestAuditTable"}, logical_id
+        assert environment["GLUE_DATABASE"] == {"Ref": "GlueDatabase"}, logical_id
 
 
-def test_quicksight_dataset_columns_exist_in_the_bookings_table(template: dict[str, Any]) -> None:
+def test_crawl_problems_raise_alarms(template: dict[str, Any]) -> None:
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    by_metric = {spec["Properties"]["MetricName"]: spec["Properties"] for spec in alarms.values()}
+    for metric in ("CrawlsFailed", "CrawlerGaveUp"):
+        alarm = by_metric[metric]
+        assert alarm["Namespace"] == "AirlineBookings"
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "bookings"}]
+        assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    handler = (ROOT / "functions" / "finalize_file" / "app.py").read_text()
+    assert 'name="CrawlsFailed"' in handler
+    assert 'name="CrawlerGaveUp"' in handler
+
+
+def test_quicksight_dataset_columns_exist_in_the_committed_bookings(
+    template: dict[str, Any],
+) -> None:
     quicksight_types = {"int": "INTEGER", "double": "DECIMAL", "string": "STRING"}
     quicksight_types |= {"timestamp": "DATETIME", "date": "DATETIME", "boolean": "BOOLEAN"}
+    # The dataset reads what users query (committed files, each booking once), not the table.
+    view = table_input(template, "committed_bookings")
+    glue_columns = {c["Name"]: c["Type"] for c in view["StorageDescriptor"]["Columns"]}
     table = table_input(template, "bookings")
-    glue_columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
-    glue_columns |= {k["Name"]: k["Type"] for k in table["PartitionKeys"]}
+    table_columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+    table_columns |= {k["Name"]: k["Type"] for k in table["PartitionKeys"]}
+    assert glue_columns == table_columns
     dataset = template["Resources"]["BookingsDataSet"]
     assert dataset["Condition"] == "QuickSightEnabled"
+    assert dataset["DependsOn"] == ["ViewCommittedBookings"]
     physical = dataset["Properties"]["PhysicalTableMap"]["bookings"]["RelationalTable"]
+    assert physical["Name"] == "committed_bookings"
     for column in physical["InputColumns"]:
         assert column["Name"] in glue_columns, column
         assert quicksight_types[glue_columns[column["Name"]]] == column["Type"], column
 
 
-def test_crawler_only_adds_partitions_of_the_two_tables(template: dict[str, Any]) -> None:
+def test_crawler_only_adds_partitions_of_the_lake_tables(template: dict[str, Any]) -> None:
     crawler = template["Resources"]["PartitionCrawler"]["Properties"]
     targets = crawler["Targets"]["CatalogTargets"]
     assert targets == [
         {
             "DatabaseName": {"Ref": "GlueDatabase"},
-            "Tables": [{"Ref": "BookingsTable"}, {"Ref": "RejectedBookingsTable"}],
+            "Tables": [
+                {"Ref": "BookingsTable"},
+                {"Ref": "RejectedBookingsTable"},
+                {"Ref": "IngestAuditTable"},
+            ],
         }
     ]
     assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
@@ -356,12 +383,20 @@ def test_state_machine_substitutions_match_the_definition(template: dict[str, An
     assert machine["Tracing"] == {"Enabled": True}
     substitutions = machine["DefinitionSubstitutions"]
     assert set(substitutions) == SUBSTITUTIONS
+    # The names and prefixes of the stack's own resources, as its functions' environments give
+    # them (STAGING_PREFIX, LAKE_BUCKET).
+    resources = {"LakeBucketName": {"Ref": "LakeBucket"}, "StagingPrefix": "staging/"}
     for key in SUBSTITUTIONS:
         if key.endswith("FunctionArn"):
             assert substitutions[key] == {"Fn::GetAtt": [key.removesuffix("Arn"), "Arn"]}
+        elif key in resources:
+            assert substitutions[key] == resources[key], key
         else:
             assert substitutions[key] == {"Ref": key}, key
             assert key in template["Parameters"], key
+    validate = template["Resources"]["ValidateFunction"]["Properties"]["Environment"]["Variables"]
+    assert validate["STAGING_PREFIX"] == substitutions["StagingPrefix"]
+    assert validate["LAKE_BUCKET"] == substitutions["LakeBucketName"]
     definition = (ROOT / machine["DefinitionUri"]).read_text(encoding="utf-8")
     assert set(re.findall(r"\$\{(\w+)\}", definition)) == SUBSTITUTIONS
     invoked = {

@@ -1,5 +1,5 @@
 """The decisions of the workflow steps that need no AWS (booking_core.usecases): the object's
-identity, chunk sizes and keys, reconciliation, the error report, the promotion decision, the
+identity, chunk keys, reconciliation, the error report, the promotion decision, the
 HTTP answers that are given before any booking is delivered."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from booking_core.usecases.finalize import reconcile, summarize
 from booking_core.usecases.model_release import decide, resource_name
 from booking_core.usecases.quarantine import describe_error
 from booking_core.usecases.source import SourceObject, booking_date_from_key
-from booking_core.usecases.validate_file import MAX_CHUNKS_PER_FILE, effective_chunk_size
+from booking_core.usecases.validate_file import chunks_key_of
 from booking_core.workflow import (
     CaughtError,
     FinalizeRequest,
@@ -71,17 +71,12 @@ def test_booking_dates_come_from_the_key_when_it_has_one() -> None:
     assert booking_date_from_key("incoming/bookings.csv") is None
 
 
-def test_very_large_files_get_bigger_chunks_not_more_of_them() -> None:
-    assert effective_chunk_size(5000, 3_000_000, compressed=False) == 5000
-    huge = effective_chunk_size(5000, 10 * 1024**3, compressed=False)
-    assert (10 * 1024**3 // 40) / huge <= MAX_CHUNKS_PER_FILE
-    assert effective_chunk_size(5000, 10**8, compressed=True) > effective_chunk_size(
-        5000, 10**8, compressed=False
-    )
+def test_the_stage_keys_of_a_chunk_sit_beside_it() -> None:
     assert stage_key("staging/f/chunk-00001.jsonl", "enriched") == (
         "staging/f/enriched/chunk-00001.jsonl"
     )
     assert receipt_key("staging/f/chunk-00001.jsonl") == "staging/f/receipts/chunk-00001.json"
+    assert chunks_key_of("staging/", "f") == "staging/f/chunks.json"
 
 
 # -- reconciliation ------------------------------------------------------------------------------
@@ -92,10 +87,16 @@ def request_() -> FinalizeRequest:
     return parse_event(sample_event("finalize_file"), FinalizeRequest)
 
 
+def chunk_keys(file: ValidatedFile) -> list[str]:
+    """The chunk list Validate writes for the file (``chunks.json`` beside the chunks)."""
+    prefix = file.chunks_key.rpartition("/")[0]
+    return [f"{prefix}/chunk-{n:05d}.jsonl" for n in range(1, file.chunk_count + 1)]
+
+
 def receipts_for(file: ValidatedFile, delivered: list[int], scored: int = 0) -> dict[str, Any]:
     return {
         key: ChunkReceipt(chunk_key=key, records=n, scored=min(n, scored), delivered=n)
-        for key, n in zip(file.chunk_keys, delivered, strict=True)
+        for key, n in zip(chunk_keys(file), delivered, strict=True)
     }
 
 
@@ -107,8 +108,9 @@ def test_reconciled_counts_make_the_summary(request_: FinalizeRequest) -> None:
     receipts["staging/other/chunk-00001.jsonl"] = ChunkReceipt(
         chunk_key="staging/other/chunk-00001.jsonl", delivered=7
     )
-    assert [r.chunk_key for r in reconcile(file, receipts)] == file.chunk_keys
-    summary = summarize(request_, receipts)
+    keys = chunk_keys(file)
+    assert [r.chunk_key for r in reconcile(file, keys, receipts)] == keys
+    summary = summarize(request_, keys, receipts)
     assert summary.delivered == summary.valid == 49982
     assert summary.scored == 4000 * 10
     assert summary.unscored == 49982 - 40000
@@ -124,29 +126,43 @@ def test_reconciled_counts_make_the_summary(request_: FinalizeRequest) -> None:
     gave_up = request_.model_copy(
         update={"crawler": request_.crawler.model_copy(update={"gave_up": True})}
     )
-    assert summarize(gave_up, receipts).crawler_gave_up is True
+    assert summarize(gave_up, keys, receipts).crawler_gave_up is True
 
 
 def test_a_missing_receipt_does_not_reconcile(request_: FinalizeRequest) -> None:
     file = request_.file
+    keys = chunk_keys(file)
     receipts = receipts_for(file, [5000] * 10)
-    del receipts[file.chunk_keys[3]], receipts[file.chunk_keys[7]]
+    del receipts[keys[3]], receipts[keys[7]]
     with pytest.raises(ReconciliationError) as raised:
-        reconcile(file, receipts)
+        reconcile(file, keys, receipts)
     assert str(raised.value) == (
-        f"{file.source_file}: 2 chunk(s) have no delivery receipt, first {file.chunk_keys[3]}"
+        f"{file.source_file}: 2 chunk(s) have no delivery receipt, first {keys[3]}"
+    )
+
+
+def test_a_chunk_list_that_lost_a_chunk_does_not_reconcile(request_: FinalizeRequest) -> None:
+    file = request_.file
+    keys = chunk_keys(file)
+    receipts = receipts_for(file, [5000] * 9 + [file.valid - 5000 * 9])
+    with pytest.raises(ReconciliationError) as raised:
+        reconcile(file, keys[:-1], receipts)
+    assert str(raised.value) == (
+        f"{file.source_file}: Validate staged 10 chunk(s) but its chunk list "
+        f"{file.chunks_key} names 9"
     )
 
 
 def test_delivered_rows_must_equal_the_valid_rows(request_: FinalizeRequest) -> None:
     file = request_.file
+    keys = chunk_keys(file)
     short = receipts_for(file, [5000] * 9 + [file.valid - 5000 * 9 - 1])
     with pytest.raises(ReconciliationError, match="delivered 49981: the counts do not reconcile"):
-        reconcile(file, short)
+        reconcile(file, keys, short)
     inconsistent = file.model_copy(update={"rows": file.rows + 1})
     exact = receipts_for(file, [5000] * 9 + [file.valid - 5000 * 9])
     with pytest.raises(ReconciliationError, match="rows 50001, valid 49982, rejected 18"):
-        reconcile(inconsistent, exact)
+        reconcile(inconsistent, keys, exact)
 
 
 # -- quarantine ----------------------------------------------------------------------------------
@@ -255,3 +271,63 @@ def test_one_invalid_booking_refuses_the_whole_request() -> None:
     response = answer.response()
     assert response["statusCode"] == 400
     assert json.loads(response["body"]) == answer.body
+
+
+# -- what the audit trail records ----------------------------------------------------------------
+
+
+def test_a_failed_crawl_or_a_crawler_that_gave_up_is_a_warning(request_: FinalizeRequest) -> None:
+    from booking_core.usecases.finalize import crawl_outcome
+
+    crawler = request_.crawler
+    assert crawl_outcome(crawler) == ("SUCCEEDED", [])
+    failed = crawler.model_copy(
+        update={"last_crawl_status": "FAILED", "last_crawl_error": "Access  denied\nto s3"}
+    )
+    status, warnings = crawl_outcome(failed)
+    assert status == "FAILED: Access denied to s3"
+    assert len(warnings) == 1
+    assert "last crawl FAILED (Access denied to s3)" in warnings[0]
+    gave_up = crawler.model_copy(update={"gave_up": True, "state": "RUNNING", "polls": 40})
+    status, warnings = crawl_outcome(gave_up)
+    assert status == "GAVE_UP after 40 polls (crawler RUNNING)"
+    assert "next crawl" in warnings[0]
+    receipts = receipts_for(request_.file, [5000] * 9 + [request_.file.valid - 45000])
+    summary = summarize(request_.model_copy(update={"crawler": failed}), receipts)
+    assert summary.crawler_status == "FAILED: Access denied to s3"
+    assert summary.warnings == crawl_outcome(failed)[1]
+
+
+def test_sequencers_pad_on_the_right_and_timestamps_are_milliseconds_in_utc() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from booking_core.audit import SEQUENCER_WIDTH, json_timestamp, padded_sequencer
+
+    assert padded_sequencer("0a3") == "0A3".ljust(SEQUENCER_WIDTH, "0")
+    assert padded_sequencer(None) == "0" * SEQUENCER_WIDTH
+    assert padded_sequencer("0A2F") < padded_sequencer("0A3") < padded_sequencer("0A31")
+    with pytest.raises(ValueError, match="longer than"):
+        padded_sequencer("F" * (SEQUENCER_WIDTH + 1))
+    paris = timezone(timedelta(hours=2))
+    stamp = datetime(2025, 3, 1, 12, 39, 51, 646_123, tzinfo=paris)
+    assert json_timestamp(stamp) == "2025-03-01T10:39:51.646Z"
+    assert json_timestamp(stamp.astimezone(UTC).replace(tzinfo=None)) == (
+        "2025-03-01T10:39:51.646Z"
+    )
+
+
+def test_score_has_the_time_left_minus_a_reserve_split_over_its_attempts() -> None:
+    from booking_core.usecases.chunks import SCORE_ATTEMPTS, ScoreDeadline
+
+    remaining = [300_000]
+    deadline = ScoreDeadline(lambda: remaining[0])
+    assert deadline.reserve_seconds == 10.0
+    assert deadline.read_timeout() == 60  # capped
+    remaining[0] = 31_000
+    assert deadline.budget() == 21.0
+    assert deadline.read_timeout() == 21 // SCORE_ATTEMPTS
+    short = ScoreDeadline(lambda: 4_000)  # a four-second function: a quarter is kept back
+    assert short.reserve_seconds == 1.0
+    assert short.read_timeout() == 1
+    remaining[0] = 10_500
+    assert deadline.budget() < 1  # no time left for another request

@@ -26,6 +26,7 @@ from booking_core.workflow import (
     ModelEvaluation,
     ModelSummary,
     ObjectCreated,
+    Promotion,
     PromotionRequest,
     QuarantineRequest,
     ScoredChunk,
@@ -135,8 +136,10 @@ def test_the_file_state_is_one_model_written_by_validate_and_read_by_finalize() 
         }
     )
     assert isinstance(duplicate, DuplicateFile)
-    with pytest.raises(ValueError, match="chunk_count 9 but 10 chunk keys"):
-        ValidatedFile.model_validate({**file, "chunk_count": 9})
+    # The list of chunks stays in S3: the file's state has the same size whatever its length.
+    assert "chunk_keys" not in ValidatedFile.model_fields
+    with pytest.raises(ValueError, match="chunk_keys"):
+        ValidatedFile.model_validate({**file, "chunk_keys": ["staging/x/chunk-00001.jsonl"]})
 
 
 def test_the_ingest_state_machine_passes_exactly_what_each_step_parses() -> None:
@@ -171,7 +174,7 @@ def test_every_path_the_ingest_state_machine_reads_is_a_model_field() -> None:
             continue
         owners = INGEST_STATE[parts[0]]
         assert any(parts[1] in model.model_fields for model in owners), path
-    assert "$.file.chunk_keys" in read
+    assert "$.file.chunks_key" in read
     assert "$.crawler.gave_up" in read
 
 
@@ -185,11 +188,10 @@ def test_the_training_state_machine_passes_and_reads_the_evaluation_models() -> 
         _, place, model_part, field = path.split(".")
         assert (place, model_part) == ("evaluation", "candidate")
         assert field in ModelSummary.model_fields
-    assert {path.split(".")[-1] for path in paths_in(promote["ResultSelector"])} == {
-        "endpointName",
-        "modelName",
-        "action",
-    }
+    assert parameter_names(promote["ResultSelector"]) == fields(Promotion)
+    assert {path.split(".")[-1] for path in paths_in(promote["ResultSelector"])} == fields(
+        Promotion
+    )
 
 
 @pytest.mark.parametrize(

@@ -187,7 +187,8 @@ class ValidationRun:
         self._iterated = True
         return self._outcomes()
 
-    def _outcomes(self) -> Iterator[ValidRow | RejectedRecord]:
+    # One loop over every row, its branches the outcomes a row can have: one function on purpose.
+    def _outcomes(self) -> Iterator[ValidRow | RejectedRecord]:  # noqa: C901
         # The hot path: a row whose every cell is a value already seen as valid costs one
         # dictionary look-up per cell; anything else goes to ``_check_slowly``.
         csv_file = self._csv

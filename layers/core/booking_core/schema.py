@@ -2,8 +2,8 @@
 
 Everything that reads, writes, stores or queries a booking refers to the names defined here:
 the reader and validator (source fields and domains), the enrichment (enriched fields), the Glue
-tables in template.yaml (their columns are checked against ``ScoredBooking``, ``RejectedRow`` and
-``QuarantinedFile`` by the test suite), the offline lake and the model's features.
+tables in template.yaml (their columns are checked against ``ScoredBooking`` and ``RejectedRow`` by
+the test suite), the offline lake and the model's features.
 """
 
 from __future__ import annotations
@@ -158,22 +158,6 @@ class RejectedRow(BaseModel):
     reasons: list[str] = Field(description="every reason code, 'field:rule'")
     message: str = Field(description="one line a person can act on")
     rejected_at: datetime
-
-
-class QuarantinedFile(BaseModel):
-    """A file quarantined whole (unreadable, or failed on the way): one JSON line per file under
-    the lake bucket's ``quarantine/reports/``, the Glue table ``quarantined_files``, so that the
-    data-quality KPIs show it with its reason."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: str = SCHEMA_VERSION
-    source_file: str = Field(description="s3://bucket/key#etag, as the records of a file carry it")
-    error: str = Field(description="the error name the workflow caught")
-    reason: str = Field(description="one line a person can act on")
-    execution: str
-    quarantined_copy: str | None = Field(description="None when the raw object could not be copied")
-    quarantined_at: datetime
 
 
 class FileSummary(BaseModel):

@@ -7,7 +7,7 @@ names the ASL's paths read and write, so a model and its state agree by construc
 ``statemachines/ingest_file.asl.json``::
 
     Validate        ObjectCreated       -> ValidatedFile | DuplicateFile  at $.file
-    ProcessChunks   ChunkTask (the Map's ItemSelector)
+    ProcessChunks   ChunkTask (the Distributed Map's ItemSelector, one child execution each)
       Enrich        ChunkTask           -> EnrichedChunk
       Score         EnrichedChunk       -> ScoredChunk
       Deliver       ScoredChunk         -> DeliveredChunk
@@ -101,6 +101,9 @@ class ObjectCreated(StepState):
 
     event: S3EventNotificationEventBridgeModel
     execution: str | None = None
+    started_at: AwareDatetime | None = Field(
+        default=None, description="the execution's start ($$.Execution.StartTime)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -133,11 +136,16 @@ class FileIdentity(StepState):
 
 
 class DuplicateFile(FileIdentity):
-    """Validate's answer when another execution holds or finished the object."""
+    """Validate's answer when another execution holds or finished the object, or when the
+    object's bytes are another file's (the same bytes under another key)."""
 
     duplicate: Literal[True] = True
     status: str = Field(description="the claim's status: IN_PROGRESS or COMPLETED")
     claimed_by: str | None
+    duplicate_of: str | None = Field(
+        default=None, description="the source file that holds these bytes or this object"
+    )
+    checksum_sha256: str | None = None
 
 
 class ValidatedFile(FileIdentity):
@@ -156,17 +164,16 @@ class ValidatedFile(FileIdentity):
     reasons: dict[str, NonNegativeInt]
     chunk_size: PositiveInt
     chunk_count: NonNegativeInt
-    chunk_keys: list[str]
+    chunks_key: str = Field(
+        description="the JSON array of the chunk keys in the lake bucket: the ProcessChunks "
+        "Map's ItemReader reads it, FinalizeFile reconciles against it"
+    )
     manifest_key: str
     rejected_key: str | None
-
-    @model_validator(mode="after")
-    def _one_key_per_chunk(self) -> ValidatedFile:
-        if self.chunk_count != len(self.chunk_keys):
-            raise ValueError(
-                f"chunk_count {self.chunk_count} but {len(self.chunk_keys)} chunk keys"
-            )
-        return self
+    checksum_sha256: str | None = Field(default=None, description="of the object's bytes")
+    sequencer: str | None = Field(
+        default=None, description="the S3 event's sequencer, padded (orders versions of a key)"
+    )
 
 
 FileState = Annotated[ValidatedFile | DuplicateFile, Field(discriminator="duplicate")]
@@ -176,8 +183,8 @@ FileState = Annotated[ValidatedFile | DuplicateFile, Field(discriminator="duplic
 
 
 class ChunkTask(StepState):
-    """One item of the ProcessChunks Map, as its ItemSelector builds it: a staged chunk and the
-    context its file gives every record."""
+    """One item of the ProcessChunks Map, as its ItemSelector builds it from a chunk key of the
+    file's chunk list: a staged chunk and the context its file gives every record."""
 
     chunk_key: str
     source_file: str
@@ -274,6 +281,7 @@ class FinalizeRequest(StepState):
     crawler: CrawlerChecked
     spice: SpiceRefresh
     execution: str
+    started_at: AwareDatetime | None = None
 
 
 class FileProcessed(StepState):
@@ -297,6 +305,17 @@ class FileProcessed(StepState):
     crawler_state: str
     crawler_gave_up: bool
     spice: str
+    checksum_sha256: str | None = None
+    crawler_status: str = Field(
+        default="", description="how the partition crawl went, as the audit row records it"
+    )
+    supersedes: str | None = Field(
+        default=None, description="the previous version of the key, whose rows this replaces"
+    )
+    superseded_by: str | None = Field(
+        default=None, description="a newer version of the key that committed first"
+    )
+    warnings: list[str] = Field(default_factory=list)
 
 
 class CaughtError(StepState):
@@ -313,6 +332,7 @@ class QuarantineRequest(StepState):
     detail: S3EventNotificationEventBridgeDetailModel
     error: CaughtError
     execution: str
+    started_at: AwareDatetime | None = None
 
 
 class Quarantined(StepState):
@@ -363,8 +383,10 @@ class PromotionRequest(StepState):
 
 
 class Promotion(StepState):
-    """PromoteModel's answer."""
+    """PromoteModel's answer: the endpoint, the model it serves now, and where that model's
+    archive was recorded for the stack (None when the endpoint is not the stack's)."""
 
     endpointName: str
     modelName: str
     action: Literal["created", "updated"]
+    liveModelDataUrl: str | None = None

@@ -15,7 +15,7 @@ to date, with the same days of the previous month and of the same month a year e
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -371,7 +371,7 @@ def _text(value: Any) -> str:
     return "–" if _missing(value) else str(value)
 
 
-FORMATS = {
+FORMATS: dict[str, Callable[[Any], str]] = {
     "pct": _pct,
     "signed": _signed,
     "points": _points,

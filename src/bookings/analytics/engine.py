@@ -1,15 +1,17 @@
 """The offline SQL engine: the Trino SQL of ``sql/`` run on DuckDB over the lake, via sqlglot.
 
-``connect(lake)`` opens DuckDB with the views ``bookings`` and ``rejected_bookings`` over the
-lake's Parquet files, ``quarantined_files`` over its JSON lines, and every view of ``sql/views``
-transpiled from Trino; ``run_sql`` runs an analyst's Trino statement the same way;
-``build_catalog`` writes the same views to ``DIR/catalog.duckdb``. Errors become
-``QueryError``: one line, no traceback.
+``connect(lake)`` opens DuckDB with the views ``bookings``, ``rejected_bookings`` and
+``ingest_audit`` over the lake's Parquet files and every view of ``sql/views`` transpiled from
+Trino; ``run_sql`` runs an analyst's Trino statement the same way; ``build_catalog`` writes the
+same views to ``DIR/catalog.duckdb`` (a new file renamed over the old one: a reader opens the
+old or the new catalog, never half of one). Errors become ``QueryError``: one line, no
+traceback.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -19,18 +21,10 @@ import pyarrow as pa
 import sqlglot
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
+from bookings import fault_points
 from bookings.analytics import sql_files
-from bookings.lake import (
-    BOOKINGS_SCHEMA,
-    BOOKINGS_TABLE,
-    CATALOG_FILE,
-    PARTITION_COLUMN,
-    QUARANTINED_SCHEMA,
-    QUARANTINED_TABLE,
-    REJECTED_SCHEMA,
-    REJECTED_TABLE,
-    resolve_lake,
-)
+from bookings.durable_files import publish, temporary_path
+from bookings.lake import CATALOG_FILE, LAKE_TABLES, PARTITION_COLUMN, resolve_lake
 
 
 class QueryError(Exception):
@@ -95,20 +89,6 @@ def _table_view_sql(name: str, table_dir: Path, schema: pa.Schema) -> str:
     return f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(columns)} WHERE false"
 
 
-def _json_lines_view_sql(name: str, table_dir: Path, schema: pa.Schema) -> str:
-    """A view over a folder of JSON lines files (an unpartitioned table of the JSON SerDe)."""
-    if any(table_dir.glob("*.json")):
-        pattern = _quote(str(table_dir.resolve() / "*.json"))
-        columns = ", ".join(f"{_quote(f.name)}: {_quote(_duckdb_type(f.type))}" for f in schema)
-        # Names and paths are the project's own, quoted; no user text reaches this statement.
-        return (
-            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_json({pattern}, "  # noqa: S608
-            f"format = 'newline_delimited', columns = {{{columns}}})"
-        )
-    columns_sql = ", ".join(f"CAST(NULL AS {_duckdb_type(f.type)}) AS {f.name}" for f in schema)
-    return f"CREATE OR REPLACE VIEW {name} AS SELECT {columns_sql} WHERE false"
-
-
 def connect(
     lake: str | Path,
     *,
@@ -120,13 +100,8 @@ def connect(
     con = duckdb.connect(str(database))
     # Months and dates of timestamps are UTC, as in Athena.
     con.execute("SET TimeZone = 'UTC'")
-    for name, schema in ((BOOKINGS_TABLE, BOOKINGS_SCHEMA), (REJECTED_TABLE, REJECTED_SCHEMA)):
+    for name, (schema, _) in LAKE_TABLES.items():
         con.execute(_table_view_sql(name, root / "lake" / name, schema))
-    con.execute(
-        _json_lines_view_sql(
-            QUARANTINED_TABLE, root / "lake" / QUARANTINED_TABLE, QUARANTINED_SCHEMA
-        )
-    )
     for view in sql_files.views(sql_directory):
         try:
             con.execute(f"CREATE OR REPLACE VIEW {view.name} AS {transpile(view.body)}")
@@ -137,10 +112,23 @@ def connect(
 
 
 def build_catalog(out_dir: str | Path) -> Path:
-    """Writes ``out_dir/catalog.duckdb`` with the lake's tables and every KPI view; returns it."""
+    """Writes ``out_dir/catalog.duckdb`` with the lake's tables and every KPI view; returns it.
+
+    Built under a temporary name, flushed, then renamed over the old catalog."""
     target = Path(out_dir) / CATALOG_FILE
-    target.unlink(missing_ok=True)
-    connect(out_dir, database=target).close()
+    scratch = temporary_path(target)
+    try:
+        connect(out_dir, database=scratch).close()
+        fault_points.reached("catalog")
+        descriptor = os.open(scratch, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        publish(scratch, target)
+    finally:
+        scratch.unlink(missing_ok=True)
+        Path(f"{scratch}.wal").unlink(missing_ok=True)
     return target
 
 

@@ -103,9 +103,18 @@ def view_columns() -> dict[str, list[tuple[str, str]]]:
 
 
 def _hive_type(duck_type: str) -> str:
+    if duck_type.endswith("[]"):
+        return f"array<{_hive_type(duck_type[:-2])}>"
     if duck_type.startswith("DECIMAL"):
         return "double"
     return _HIVE_TYPES[duck_type]
+
+
+def _presto_type(hive_type: str) -> str:
+    """The type Athena's view definition names for a Glue (Hive) column type."""
+    if hive_type.startswith("array<") and hive_type.endswith(">"):
+        return f"array({_presto_type(hive_type[6:-1])})"
+    return _PRESTO_TYPES.get(hive_type, hive_type)
 
 
 def _view_resource(view: sql_files.SqlEntry, columns: list[tuple[str, str]]) -> dict[str, Any]:
@@ -113,7 +122,7 @@ def _view_resource(view: sql_files.SqlEntry, columns: list[tuple[str, str]]) -> 
         "originalSql": view.body,
         "catalog": "awsdatacatalog",
         "schema": "${Database}",
-        "columns": [{"name": n, "type": _PRESTO_TYPES.get(t, t)} for n, t in columns],
+        "columns": [{"name": n, "type": _presto_type(t)} for n, t in columns],
     }
     return {
         "Type": "AWS::Glue::Table",
@@ -532,8 +541,8 @@ def resources() -> dict[str, Any]:
         )
     for query in sql_files.queries():
         result[f"Query{_camel(query.name)}"] = _named_query(query.name, query.title, query.body)
-    for view in QUICKSIGHT_VIEWS:
-        result[f"DataSet{_camel(view)}"] = _dataset(view, columns[view])
+    for dataset_view in QUICKSIGHT_VIEWS:
+        result[f"DataSet{_camel(dataset_view)}"] = _dataset(dataset_view, columns[dataset_view])
     for name, visuals in _visuals().items():
         result[f"{name.capitalize()}Dashboard"] = _dashboard(name, visuals)
     return result

@@ -25,7 +25,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+from bookings.commands.run import add_wait_option
+
+if TYPE_CHECKING:
+    from bookings.offline.lock import OutputLock
 
 DEFAULT_OUT = "demo-output"
 DEFAULT_ROWS = 50_000
@@ -95,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"labelled bookings over the monthly exports ({DEFAULT_ROWS})",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_wait_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -218,14 +224,35 @@ def _step(message: str, out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The demo holds its output folder's writer lock from the first generated file to the
+    last dashboard."""
+    from bookings.offline.lock import OutputFolderBusyError, OutputLock
+
+    if args.rows < 1:
+        print("error: --rows must be at least 1", file=sys.stderr)
+        return 2
+    lock = OutputLock(args.out, wait=args.wait)
+    try:
+        lock.acquire()
+    except OutputFolderBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {args.out}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    try:
+        return _run_locked(args, lock)
+    finally:
+        lock.release()
+
+
+def _run_locked(args: argparse.Namespace, lock: OutputLock) -> int:
+    """The demo's steps in order, each reporting its own failure."""
     from bookings.commands.run import describe_file
     from bookings.offline.ledger import LedgerError
     from bookings.offline.session import OfflineRunError, run_files
     from bookings.progress import create_progress
 
-    if args.rows < 1:
-        print("error: --rows must be at least 1", file=sys.stderr)
-        return 2
     out_dir = Path(args.out)
     out = sys.stdout
     started = time.perf_counter()
@@ -268,7 +295,9 @@ def run(args: argparse.Namespace) -> int:
     mark = time.perf_counter()
     progress = create_progress(quiet=args.quiet)
     try:
-        result = run_files(files.all(), out_dir, model=model, progress=progress, replay_dates=True)
+        result = run_files(
+            files.all(), out_dir, model=model, progress=progress, replay_dates=True, lock=lock
+        )
     except (OfflineRunError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "uploads each FILE under incoming/, lets the ingest state machine run to its end with "
         "the real handlers, then exports the lake to DIR/lake/ (Parquet, partitioned as in AWS) "
         "and builds DIR/catalog.duckdb. Running again with the same files adds nothing; new "
-        "files append. A quarantined file is an outcome, not an error (exit 0).",
+        "files append. A quarantined file is an outcome, not an error (exit 0). One process "
+        "writes to DIR at a time: another run, watch or demo on it fails at once (or waits, "
+        "with --wait).",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="booking files (.csv, .gz, .zip)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
@@ -38,7 +40,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "2025-03-01); files without a date, or dated in the future, keep now. Offline only, "
         "to load history: in AWS, Firehose partitions by arrival time",
     )
+    add_wait_option(parser)
     parser.set_defaults(func=run)
+
+
+def add_wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another bookings process is writing to the output directory, wait for it "
+        "to end (default: fail at once, naming it)",
+    )
 
 
 def _seconds(value: float) -> str:
@@ -46,28 +58,19 @@ def _seconds(value: float) -> str:
 
 
 def describe_file(result: FileResult) -> list[str]:
-    """The human summary of one file: its counts, then the states it went through."""
-    head = f"{result.file}: {result.status}"
-    if result.status == "succeeded":
-        head += (
-            f"  rows {result.rows:,}  valid {result.valid:,}  rejected {result.rejected:,}  "
-            f"delivered {result.delivered:,}  scored {result.scored:,}"
-        )
-    head += f"  ({_seconds(result.seconds)})"
-    if result.replayed and result.uploaded_at:
-        head += f"  replayed as uploaded {result.uploaded_at[:10]}"
-    lines = [head]
-    if result.error:
-        lines.append(f"  reason: {result.error}")
-    for path in result.quarantined:
-        lines.append(f"  quarantined copy: {path}")
-    if result.states:
+    """The human summary of one file: its counts, what became of it, then the states it went
+    through and the time in each handler."""
+    lines = [_headline(result), *_outcome_notes(result)]
+    for child, label in ((False, "states"), (True, "states of the chunks' child executions")):
         parts = []
         for state in result.states:
+            if state.child != child:
+                continue
             count = f" x{state.visits}" if state.visits > 1 else ""
             mark = " (failed)" if state.failed else ""
             parts.append(f"{state.state}{count} {_seconds(state.seconds)}{mark}")
-        lines.append("  states: " + ", ".join(parts))
+        if parts:
+            lines.append(f"  {label}: " + ", ".join(parts))
     if result.handlers:
         parts = []
         for function, timing in result.handlers.items():
@@ -79,7 +82,45 @@ def describe_file(result: FileResult) -> list[str]:
     return lines
 
 
+def _headline(result: FileResult) -> str:
+    head = f"{result.file}: {result.status}"
+    if result.status == "succeeded":
+        head += (
+            f"  rows {result.rows:,}  valid {result.valid:,}  rejected {result.rejected:,}  "
+            f"delivered {result.delivered:,}  scored {result.scored:,}"
+        )
+    head += f"  ({_seconds(result.seconds)})"
+    if result.replayed and result.uploaded_at:
+        head += f"  replayed as uploaded {result.uploaded_at[:10]}"
+    return head
+
+
+def _outcome_notes(result: FileResult) -> list[str]:
+    """Why it ended so, the file it duplicates or its versions, what was not committed, the
+    warnings and the quarantined copies."""
+    notes = [
+        f"  {label}: {value}"
+        for label, value in (
+            ("reason", result.error),
+            ("duplicate of", result.duplicate_of),
+            ("replaces the previous version", result.supersedes),
+            ("superseded by a newer version", result.superseded_by),
+        )
+        if value
+    ]
+    if result.discarded_bookings or result.discarded_rejected:
+        notes.append(
+            f"  not committed: {result.discarded_bookings:,} delivered bookings and "
+            f"{result.discarded_rejected:,} rejected rows left out of the lake"
+        )
+    notes += [f"  warning: {warning}" for warning in result.warnings]
+    notes += [f"  quarantined copy: {path}" for path in result.quarantined]
+    return notes
+
+
 def print_summary(result: RunResult, stream: TextIO) -> None:
+    if result.recovered:
+        print(f"recovered from an interrupted run: {result.recovered}", file=stream)
     for item in result.files:
         for line in describe_file(item):
             print(line, file=stream)
@@ -110,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
             model=args.model,
             progress=progress,
             replay_dates=args.replay_dates,
+            wait=args.wait,
         )
     except (OfflineRunError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         server = make_server(model, args.host, args.port)
     except OSError as exc:
         raise ValueError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     print(f"serving model {model.model_version} on http://{host}:{port}", file=sys.stderr)
     try:
         server.serve_forever()

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bookings.commands.run import add_wait_option
+
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", ".download")
 
 
@@ -38,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--timeout", type=float, metavar="S", help="stop after S seconds (for scripts and tests)"
     )
+    add_wait_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -89,7 +92,8 @@ class DropFolder:
         self.done.add((path, stat.st_size, stat.st_mtime_ns))
 
 
-def run(args: argparse.Namespace) -> int:
+# The watch loop: stop signals, new files, failures, the catalog: one function on purpose.
+def run(args: argparse.Namespace) -> int:  # noqa: C901
     from bookings.commands.run import describe_file
     from bookings.offline.ledger import LedgerError
     from bookings.offline.session import FAILED, OfflineRunError, OfflineSession, lake_counts
@@ -108,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     out = sys.stdout
     try:
-        with OfflineSession(args.out, model=args.model, progress=progress) as session:
+        with OfflineSession(
+            args.out, model=args.model, progress=progress, wait=args.wait
+        ) as session:
             out = session.stdout
             progress.note(f"watching {folder} (Ctrl-C to stop); results in {args.out}")
             drop = DropFolder(folder)

@@ -276,7 +276,8 @@ def write_in_parallel(
     return ParallelResult(run, workers)
 
 
-def _share_out(
+# The parent's loop over its workers' blocks and their failures: one function on purpose.
+def _share_out(  # noqa: C901
     run: ValidationRun,
     fragments: RecordFragments,
     cuts: BlockCuts,

@@ -10,7 +10,7 @@ threads never wait on each other on a busy machine.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
@@ -102,7 +102,9 @@ def fit_fold(
     x_fit, x_apply = data.matrices(settings, features, inner_fit, apply_rows, seed)
     train_set = dataset(features, x_fit, data.y[inner_fit])
     valid_set = train_set.create_valid(x_apply[: len(inner_valid)], label=data.y[inner_valid])
-    callbacks = [lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)]
+    callbacks: list[Callable[..., Any]] = [
+        lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)
+    ]
     if deadline is not None:
         callbacks.append(_deadline_callback(deadline))
     booster = lightgbm.train(

@@ -57,9 +57,11 @@ def fit_spec_frame(
 
 def _numeric_column(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers: np.ndarray = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return numbers
     try:
-        return column.astype(np.float64).to_numpy()
+        converted: np.ndarray = column.astype(np.float64).to_numpy()
+        return converted
     except (TypeError, ValueError):
         return np.fromiter((to_number(v) for v in column), dtype=np.float64, count=len(column))
 
@@ -67,14 +69,16 @@ def _numeric_column(column: pd.Series) -> np.ndarray:
 def _categorical_column(column: pd.Series, vocabulary: list[str]) -> np.ndarray:
     codes = pd.Categorical(_category_strings(column), categories=vocabulary).codes
     # pandas marks values outside the vocabulary (and missing ones) with -1: that is "other".
-    return (codes.astype(np.int64) + 1).astype(np.float64)
+    positions: np.ndarray = (codes.astype(np.int64) + 1).astype(np.float64)
+    return positions
 
 
 def _target_column(column: pd.Series, encoding: TargetEncoding) -> np.ndarray:
     codes = pd.Categorical(_category_strings(column), categories=list(encoding.rates)).codes
     # the same floats as TargetEncoding.rate: position 0 is "other", then the rates in order
     table = np.array([encoding.other, *encoding.rates.values()], dtype=np.float64)
-    return table[codes.astype(np.int64) + 1]
+    rates: np.ndarray = table[codes.astype(np.int64) + 1]
+    return rates
 
 
 def _missing_value(spec: FeatureSpec, feature: FeatureDefinition) -> float:

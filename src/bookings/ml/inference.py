@@ -71,7 +71,8 @@ class Calibration:
     def apply(self, raw: np.ndarray) -> np.ndarray:
         if self.method == "none" or len(self.x) == 0:
             return raw
-        return np.clip(np.interp(raw, self._x, self._y), 0.0, 1.0)
+        calibrated: np.ndarray = np.clip(np.interp(raw, self._x, self._y), 0.0, 1.0)
+        return calibrated
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "x": self.x, "y": self.y, "threshold": self.threshold}

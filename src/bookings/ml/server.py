@@ -113,7 +113,7 @@ def start_server(
     server = make_server(load_model(model_dir_or_tar), host, port)
     thread = threading.Thread(target=server.serve_forever, name="model-server", daemon=True)
     thread.start()
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     return server, f"http://{bound_host}:{bound_port}"
 
 

@@ -118,7 +118,8 @@ def _importance(booster: lightgbm.Booster, spec: FeatureSpec) -> list[dict[str, 
 
 
 def labels_of(frame: pd.DataFrame) -> np.ndarray:
-    return frame[OUTCOME_FIELD].astype(np.int64).to_numpy()
+    labels: np.ndarray = frame[OUTCOME_FIELD].astype(np.int64).to_numpy()
+    return labels
 
 
 def _check_outcomes(y: np.ndarray, folds: int, what: str) -> None:
@@ -224,7 +225,7 @@ def train_on_split(
         num_boost_round=final_rounds,
     )
     x_test = encode_frame(spec, test_frame)
-    test_probability = calibration.apply(booster.predict(x_test))
+    test_probability = calibration.apply(np.asarray(booster.predict(x_test)))
 
     logistic = logistic_baseline(spec, x_train, y_train).predict_proba(x_test)[:, 1]
     plain = plain_lightgbm_scores(train_frame, y_train, test_frame, options.seed)

@@ -1,11 +1,13 @@
 """Moves what the emulated stack wrote into the offline lake on disk.
 
 The Glue tables of the template say where each table's data lives in the lake bucket (the
-bookings Firehose delivered, the rejected rows Validate wrote); their objects are read, written to
-``DIR/lake/<table>/`` as Parquet by the ``LakeWriter`` and then removed from the emulated bucket
-(every version), so that memory holds only what is still in flight, however large the file.
-Quarantined files and their error reports are copied to ``DIR/quarantine/``, their lines of the
-``quarantined_files`` table to ``DIR/lake/quarantined_files/``.
+bookings Firehose delivered, the rejected rows Validate wrote, the audit rows of the workflow's
+steps); their objects are read, written as Parquet by the ``LakeWriter`` (into the file's staging
+folder: ``bookings.offline.commit`` moves them into ``DIR/lake/`` once the file commits) and then
+removed from the emulated bucket (every version), so that memory holds only what is still in
+flight, however large the file. The audit rows are handed back rather than written: the session
+decides the file's outcome before they are stored. Quarantined files and their error reports
+are copied to ``DIR/quarantine/``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 
 import orjson
 
-from bookings.lake import BOOKINGS_TABLE, QUARANTINED_TABLE, REJECTED_TABLE, LakeWriter
+from bookings.lake import AUDIT_TABLE, BOOKINGS_TABLE, REJECTED_TABLE, LakeWriter
+
+EXPORTED_TABLES = (BOOKINGS_TABLE, REJECTED_TABLE, AUDIT_TABLE)
 
 QUARANTINE_DIR = "quarantine"
 
@@ -27,16 +31,21 @@ class SeenRows:
 
     A booking's id is a hash of its source file and row number, so this is the same test as
     comparing booking ids, in an eighth of a byte per row rather than a string per booking:
-    memory stays small however large the file.
+    memory stays small however large the file. Rows an earlier, interrupted run stored
+    (``stored``, counted in ``skipped``) are told apart from copies of rows this export already
+    took (a chunk delivered twice: counted in ``repeated``).
     """
 
     def __init__(self) -> None:
-        self._bits: dict[str, bytearray] = {}
+        self._taken: dict[str, bytearray] = {}
+        self._stored: dict[str, bytearray] = {}
         self.skipped = 0
+        self.repeated = 0
 
-    def add(self, source_file: str, row_number: int) -> bool:
-        """Mark a row; False when it was already marked."""
-        bits = self._bits.setdefault(source_file, bytearray())
+    @staticmethod
+    def _mark(bits_of: dict[str, bytearray], source_file: str, row_number: int) -> bool:
+        """Set a row's bit; False when it was set already."""
+        bits = bits_of.setdefault(source_file, bytearray())
         index, bit = divmod(row_number, 8)
         if index >= len(bits):
             bits.extend(bytes(max(index + 1 - len(bits), len(bits))))
@@ -45,13 +54,31 @@ class SeenRows:
         bits[index] |= 1 << bit
         return True
 
+    def stored(self, source_file: str, row_number: int) -> None:
+        """A row already in the lake."""
+        self._mark(self._stored, source_file, row_number)
+        self._mark(self._taken, source_file, row_number)
+
+    def add(self, source_file: str, row_number: int) -> bool:
+        """Mark a row; False when it was already marked."""
+        return self._mark(self._taken, source_file, row_number)
+
+    def _is_stored(self, source_file: str, row_number: int) -> bool:
+        bits = self._stored.get(source_file)
+        index, bit = divmod(row_number, 8)
+        return bits is not None and index < len(bits) and bool(bits[index] & (1 << bit))
+
     def admit(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """The records whose row is not marked yet (marking them)."""
         for record in records:
-            if self.add(str(record.get("source_file")), int(record.get("row_number") or 0)):
+            source_file = str(record.get("source_file"))
+            row_number = int(record.get("row_number") or 0)
+            if self.add(source_file, row_number):
                 yield record
-            else:
+            elif self._is_stored(source_file, row_number):
                 self.skipped += 1
+            else:
+                self.repeated += 1
 
 
 def stored_rows(table_dir: Path, source_file: str) -> list[int]:
@@ -79,7 +106,7 @@ def seen_rows_for(out_dir: Path, source_file: str) -> dict[str, SeenRows]:
     for table in (BOOKINGS_TABLE, REJECTED_TABLE):
         seen[table] = SeenRows()
         for row_number in stored_rows(out_dir / "lake" / table, source_file):
-            seen[table].add(source_file, row_number)
+            seen[table].stored(source_file, row_number)
     return seen
 
 
@@ -87,6 +114,7 @@ def seen_rows_for(out_dir: Path, source_file: str) -> dict[str, SeenRows]:
 class DrainCounts:
     bookings: int = 0
     rejected: int = 0
+    audit: int = 0
     objects: int = 0
 
 
@@ -108,12 +136,10 @@ class LakeExporter:
             for page in pages:
                 for table in page["TableList"]:
                     location = table.get("StorageDescriptor", {}).get("Location", "")
-                    if table["Name"] in {BOOKINGS_TABLE, REJECTED_TABLE} and location.startswith(
-                        "s3://"
-                    ):
+                    if table["Name"] in EXPORTED_TABLES and location.startswith("s3://"):
                         bucket, _, prefix = location[5:].partition("/")
                         locations[table["Name"]] = (bucket, prefix)
-        missing = {BOOKINGS_TABLE, REJECTED_TABLE} - set(locations)
+        missing = set(EXPORTED_TABLES) - set(locations)
         if missing:
             raise RuntimeError(
                 f"template: no Glue table {', '.join(sorted(missing))} with an s3:// location"
@@ -146,22 +172,26 @@ class LakeExporter:
             version_id = str(self.s3.head_object(Bucket=bucket, Key=key).get("VersionId") or "null")
         self.s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
 
-    def drain(self, writer: LakeWriter, seen: dict[str, SeenRows]) -> DrainCounts:
+    def drain(
+        self, writer: LakeWriter, seen: dict[str, SeenRows], audit: list[dict[str, Any]]
+    ) -> DrainCounts:
         """Move every delivered booking and rejected row into ``writer``, leaving out the rows
         ``seen`` (per table) already holds (counted in its ``skipped``): a record delivered
-        twice is stored once."""
+        twice is stored once. The audit rows are appended to ``audit``."""
         counts = DrainCounts()
-        for table in (BOOKINGS_TABLE, REJECTED_TABLE):
+        for table in EXPORTED_TABLES:
             bucket, prefix = self.locations[table]
-            add = writer.add_bookings if table == BOOKINGS_TABLE else writer.add_rejected
             for key in self._keys(bucket, prefix):
                 versions: list[str] = []
-                fresh = seen[table].admit(self._records(bucket, key, versions))
-                written = add(fresh)
-                if table == BOOKINGS_TABLE:
-                    counts.bookings += written
+                records = self._records(bucket, key, versions)
+                if table == AUDIT_TABLE:
+                    before = len(audit)
+                    audit.extend(records)
+                    counts.audit += len(audit) - before
+                elif table == BOOKINGS_TABLE:
+                    counts.bookings += writer.add_bookings(seen[table].admit(records))
                 else:
-                    counts.rejected += written
+                    counts.rejected += writer.add_rejected(seen[table].admit(records))
                 self._remove(bucket, key, versions[0])
                 counts.objects += 1
         return counts
@@ -174,18 +204,6 @@ class LakeExporter:
             if not key:
                 continue
             target = self.out_dir / QUARANTINE_DIR / key.split("/", 1)[-1]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.s3.download_file(bucket, key, str(target))
-            copied.append(target)
-        return copied
-
-    def copy_quarantined_lines(self, reports_prefix: str) -> list[Path]:
-        """Copy the ``quarantined_files`` table's lines (one object per file, rewritten whole if
-        a file is quarantined again) to ``DIR/lake/quarantined_files/``."""
-        bucket = self.stack.lake_bucket
-        copied = []
-        for key in self._keys(bucket, reports_prefix):
-            target = self.out_dir / "lake" / QUARANTINED_TABLE / key.rsplit("/", 1)[-1]
             target.parent.mkdir(parents=True, exist_ok=True)
             self.s3.download_file(bucket, key, str(target))
             copied.append(target)

@@ -3,17 +3,22 @@
 Each offline run starts a new emulated account, so the idempotency table the deployed stack keeps
 in DynamoDB is empty at the start of every run. The ledger carries it from run to run: one entry
 per object that went through the pipeline, keyed by ``bucket/key#etag`` (the same bytes uploaded
-under the same name), with its outcome. Objects whose processing completed are put back into the
-emulated idempotency table before a run, so the state machine itself reports them as duplicates.
+under the same name), with its outcome, its bytes' checksum and its S3 sequencer. Before a run,
+the claims of the files that completed are put back into the emulated idempotency table (the
+object's, its bytes', and the latest version of its key), so the state machine itself reports
+them as duplicates, recognises their bytes under another name, and supersedes them with a newer
+version. The file is replaced whole (written aside, flushed, renamed): a killed run leaves the
+previous ledger or the new one.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bookings.durable_files import write_text
 
 LEDGER_FILE = "ledger.json"
 LEDGER_VERSION = 1
@@ -58,9 +63,9 @@ class Ledger:
         self.objects[key] = entry
         self.save()
 
+    def completed_entries(self) -> dict[str, dict[str, Any]]:
+        return {key: entry for key, entry in self.objects.items() if self.completed(key)}
+
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = self.path.with_suffix(".json.tmp")
         document = {"version": LEDGER_VERSION, "objects": self.objects}
-        scratch.write_text(json.dumps(document, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(scratch, self.path)
+        write_text(self.path, json.dumps(document, indent=1, sort_keys=True))

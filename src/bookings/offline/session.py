@@ -7,10 +7,17 @@ through ``SAGEMAKER_RUNTIME_URL``, and processes files one at a time:
 1. the file is uploaded under ``incoming/`` in the raw bucket, as a user would;
 2. the S3 "Object Created" event is matched against the EventBridge rule's pattern and, when it
    matches, starts a named execution of the ingest state machine, which runs to its end;
-3. the delivered bookings and the rejected rows are moved from the emulated lake bucket to
-   ``DIR/lake/`` as partitioned Parquet (while the execution runs, too, so memory holds only the
-   chunks in flight); a quarantined file and its error report are copied to ``DIR/quarantine/``;
-4. the outcome goes into ``DIR/ledger.json``, so a later run of the same file is a duplicate.
+3. the delivered bookings, the rejected rows and the audit rows are moved from the emulated lake
+   bucket into the file's staging folder as partitioned Parquet (while the execution runs, too,
+   so memory holds only the chunks in flight); a quarantined file and its error report are
+   copied to ``DIR/quarantine/``;
+4. the file is committed (``bookings.offline.commit``): when it succeeded and its export
+   reconciled, its rows and its audit rows move into ``DIR/lake/``; otherwise only its audit
+   rows do (a quarantined file leaves nothing in ``bookings``); its outcome goes into
+   ``DIR/ledger.json``, so a later run of the same file is a duplicate.
+
+One session writes to an output folder at a time (``bookings.offline.lock``); a session that
+starts finishes or undoes what a killed one left (``commit.recover``).
 
 With ``replay_dates`` (replaying historical exports), a file whose name holds a date, such as
 ``bookings_2025-03-01.csv``, is uploaded "on that day": the event's ``time``, hence the bookings'
@@ -28,7 +35,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +44,7 @@ from typing import Any
 import pyarrow.dataset as pads
 
 from bookings.lake import BOOKINGS_TABLE, CATALOG_FILE, PARTITION_COLUMN, REJECTED_TABLE, LakeWriter
+from bookings.offline.commit import Recovery, StagedFile, recover
 from bookings.offline.emulator import (
     EmulatedStack,
     ExecutionOutcome,
@@ -44,7 +52,8 @@ from bookings.offline.emulator import (
     pattern_matches,
 )
 from bookings.offline.export import QUARANTINE_DIR, LakeExporter, SeenRows, seen_rows_for
-from bookings.offline.ledger import Ledger, ledger_key
+from bookings.offline.ledger import Ledger, LedgerError, ledger_key
+from bookings.offline.lock import OutputFolderBusyError, OutputLock
 from bookings.offline.logs import captured_function_logs
 from bookings.offline.memory import (
     frozen_startup_objects,
@@ -66,8 +75,8 @@ POLL_SECONDS = 0.05
 # setting), so the chunks Validate stages for a large file do not all sit in memory at once.
 OBJECT_MEMORY_BYTES = 1 << 20
 S3_BUFFER_SETTING = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
-# The emulated stack runs Lambda invocations one at a time, so more than one Map iteration in flight
-# would only hold more chunks in memory at once, never finish sooner.
+# The emulated stack runs Lambda invocations one at a time, so more than one child execution in
+# flight would only hold more chunks in memory at once, never finish sooner.
 OFFLINE_OVERRIDES: dict[str, Any] = {"MapMaxConcurrency": 1}
 # Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
 EXPORT_ROW_GROUP_ROWS = 16_384
@@ -98,6 +107,8 @@ class StateTiming:
     visits: int
     seconds: float
     failed: bool = False
+    # A state of the Distributed Map's child executions (one per chunk), not of the execution.
+    child: bool = False
 
 
 @dataclass
@@ -119,6 +130,15 @@ class FileResult:
     quarantined: list[str] = field(default_factory=list)
     exported_bookings: int = 0
     exported_rejected: int = 0
+    # Rows the execution delivered that did not reach the lake (its file was not committed).
+    discarded_bookings: int = 0
+    discarded_rejected: int = 0
+    checksum_sha256: str | None = None
+    duplicate_of: str | None = None
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    crawler_status: str | None = None
+    warnings: list[str] = field(default_factory=list)
     # Time inside each function's handler (invocations run one at a time, so these add up to
     # the execution's busy time) and in moving the results to DIR/lake.
     handlers: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -146,6 +166,8 @@ class RunResult:
     catalog: Path | None
     model: str | None
     seconds: dict[str, float]
+    # What this run's start finished or undid of a killed run, if anything.
+    recovered: str | None = None
 
     @property
     def broken(self) -> bool:
@@ -159,16 +181,21 @@ class RunResult:
             "catalog": str(self.catalog) if self.catalog else None,
             "model": self.model,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "recovered": self.recovered,
         }
 
 
 def summarise_states(outcome: ExecutionOutcome) -> list[StateTiming]:
-    """The states in the order first entered, with visit counts and total durations."""
-    timings: dict[str, StateTiming] = {}
-    for visit in outcome.states:
-        timing = timings.get(visit.name)
+    """The states in the order first entered, with visit counts and total durations: the
+    execution's own, then its child executions'."""
+    timings: dict[tuple[bool, str], StateTiming] = {}
+    visits = [(False, v) for v in outcome.states] + [(True, v) for v in outcome.child_states]
+    for child, visit in visits:
+        timing = timings.get((child, visit.name))
         if timing is None:
-            timing = timings[visit.name] = StateTiming(visit.name, visit.state_type, 0, 0.0)
+            timing = timings[(child, visit.name)] = StateTiming(
+                visit.name, visit.state_type, 0, 0.0, child=child
+            )
         timing.visits += 1
         timing.seconds += visit.seconds
         timing.failed = timing.failed or visit.failed
@@ -234,8 +261,19 @@ class OfflineSession:
         overrides: dict[str, Any] | None = None,
         drain_interval: float = DRAIN_INTERVAL_SECONDS,
         replay_dates: bool = False,
+        wait: bool = False,
+        function_timeouts: Mapping[str, float] | None = None,
+        lock: OutputLock | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
+        # Variables added to every function's environment (e.g. QUICKSIGHT_DATASET_IDS).
+        self.environment = dict(environment or {})
+        self.function_timeouts = dict(function_timeouts or {})
+        # The output folder's writer lock: taken here, unless the caller holds it already.
+        self._owns_lock = lock is None
+        self._lock = lock if lock is not None else OutputLock(self.out_dir, wait=wait)
+        self.recovery = Recovery()
         self.replay_dates = replay_dates
         self.model_path = Path(model) if model else default_model(self.out_dir)
         self.progress = progress or SilentProgress()
@@ -250,6 +288,7 @@ class OfflineSession:
         self._logs = contextlib.ExitStack()
         self._export_seconds = 0.0
         self._seen: dict[str, SeenRows] = {}
+        self._audit: list[dict[str, Any]] = []
         self.seconds: dict[str, float] = {}
         # The command's own output: the session sends standard output to the functions' log.
         self.stdout = sys.stdout
@@ -261,13 +300,9 @@ class OfflineSession:
             raise OfflineRunError(f"{self.template}: template not found")
         if self.model_path is not None and not self.model_path.exists():
             raise OfflineRunError(f"{self.model_path}: model not found")
-        try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OfflineRunError(f"{self.out_dir}: cannot create ({exc.strerror})") from None
-        self.ledger = Ledger.load(self.out_dir)
+        self._open_output()
         # The template's log level: the functions' logs are kept in DIR/logs/functions.log.
-        environment = {"POWERTOOLS_LOG_LEVEL": "INFO"}
+        environment = {"POWERTOOLS_LOG_LEVEL": "INFO", **self.environment}
         # Before the model server's, the upload's and the state machine's threads start.
         limit_heap_arenas()
         try:
@@ -278,10 +313,16 @@ class OfflineSession:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             sink = self._logs.enter_context(log_path.open("a", encoding="utf-8"))
             self._logs.enter_context(captured_function_logs(sink))
-            stack = EmulatedStack(self.template, overrides=self.overrides, environment=environment)
+            stack = EmulatedStack(
+                self.template,
+                overrides=self.overrides,
+                environment=environment,
+                function_timeouts=self.function_timeouts,
+            )
             stack.__enter__()
             self.stack = stack
             self.exporter = LakeExporter(stack, self.out_dir)
+            self._seed_claims()
             # The stack's start-up objects live as long as it does: leaving them out of full
             # collections lets the collector free moto's request cycles as fast as they come.
             self._logs.enter_context(frozen_startup_objects())
@@ -297,6 +338,26 @@ class OfflineSession:
     def __exit__(self, *exc_info: object) -> None:
         self._stop()
 
+    def _open_output(self) -> None:
+        """Create the output folder, take its writer lock, load the ledger and finish or undo
+        what a killed session left there."""
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OfflineRunError(f"{self.out_dir}: cannot create ({exc.strerror})") from None
+        if self._owns_lock:
+            try:
+                self._lock.acquire()
+            except OutputFolderBusyError as exc:
+                raise OfflineRunError(str(exc)) from None
+        try:
+            self.ledger = Ledger.load(self.out_dir)
+            self.recovery = recover(self.out_dir, self.ledger)
+        except BaseException:
+            if self._owns_lock:
+                self._lock.release()
+            raise
+
     def _start_model_server(self) -> dict[str, str]:
         from bookings.ml.server import start_server
 
@@ -310,15 +371,19 @@ class OfflineSession:
         return {"SAGEMAKER_RUNTIME_URL": url, "MODEL_ENDPOINT_NAME": LOCAL_ENDPOINT_NAME}
 
     def _stop(self) -> None:
-        if self.stack is not None:
-            self.stack.__exit__(None, None, None)
-            self.stack = None
-        self._logs.close()
-        if self._server is not None:
-            from bookings.ml.server import stop_server
+        try:
+            if self.stack is not None:
+                self.stack.__exit__(None, None, None)
+                self.stack = None
+            self._logs.close()
+            if self._server is not None:
+                from bookings.ml.server import stop_server
 
-            stop_server(self._server)
-            self._server = None
+                stop_server(self._server)
+                self._server = None
+        finally:
+            if self._owns_lock:
+                self._lock.release()
 
     def _require_stack(self) -> EmulatedStack:
         if self.stack is None or self.exporter is None or self.ledger is None:
@@ -333,18 +398,39 @@ class OfflineSession:
                 return spec.environment[name]
         return default
 
-    def _seed_completed_claim(self, object_id: str, previous: dict[str, Any]) -> None:
-        """Put a completed file's claim back into the emulated idempotency table."""
-        from booking_core.aws.idempotency import IdempotencyStore
+    def _seed_claims(self) -> None:
+        """Put the claims of the files earlier runs completed back into the emulated idempotency
+        table: each object's, its bytes', and the latest version of each key."""
+        from booking_core.audit import padded_sequencer
+        from booking_core.aws.idempotency import IdempotencyStore, KeyVersion
 
+        assert self.ledger is not None
+        completed = self.ledger.completed_entries()
+        if not completed:
+            return
         stack = self._require_stack()
         table = self._setting("IDEMPOTENCY_TABLE", "")
         if not table:
             raise OfflineRunError("template: no function has IDEMPOTENCY_TABLE in its environment")
         store = IdempotencyStore(stack.client("dynamodb"), table)
-        execution = str(previous.get("execution") or "earlier-run")
-        store.claim(object_id, execution)
-        store.complete(object_id, json.dumps(previous))
+        latest: dict[tuple[str, str], KeyVersion] = {}
+        for object_id, entry in completed.items():
+            execution = str(entry.get("execution") or "earlier-run")
+            bucket, _, rest = object_id.partition("/")
+            key, _, etag = rest.rpartition("#")
+            source_file = str(entry.get("source_file") or f"s3://{bucket}/{key}#{etag}")
+            store.claim(object_id, execution, source_file=source_file)
+            store.complete(object_id, json.dumps(entry))
+            checksum = entry.get("checksum_sha256")
+            if checksum:
+                store.claim_content(str(checksum), execution, source_file)
+                store.complete_content(str(checksum), execution)
+            version = KeyVersion(source_file, padded_sequencer(entry.get("sequencer")), execution)
+            held = latest.get((bucket, key))
+            if held is None or version.sequencer >= held.sequencer:
+                latest[(bucket, key)] = version
+        for (bucket, key), version in latest.items():
+            store.record_version(bucket, key, version)
 
     def process(self, path: str | Path) -> FileResult:
         """Upload one file, run its execution to the end and export what it produced."""
@@ -376,9 +462,6 @@ class OfflineSession:
             size=detail["size"],
         )
         entry_key = ledger_key(stack.raw_bucket, key, detail["etag"])
-        previous = self.ledger.get(entry_key)
-        if previous is not None and self.ledger.completed(entry_key):
-            self._seed_completed_claim(source.object_id, previous)
 
         if not any(pattern_matches(p, event) for p in stack.rule_patterns()):
             result = FileResult(
@@ -396,17 +479,22 @@ class OfflineSession:
         arn = stack.start_execution(event, name=name)
         staging_prefix = f"{self._setting('STAGING_PREFIX', 'staging/')}{source.file_id}/"
         self._seen = seen_rows_for(self.out_dir, source.source_file)
-        writer = LakeWriter(self.out_dir, row_group_rows=EXPORT_ROW_GROUP_ROWS)
+        self._audit = []
+        staged = StagedFile(self.out_dir, name)
+        writer = staged.writer(row_group_rows=EXPORT_ROW_GROUP_ROWS)
         self._export_seconds = 0.0
         try:
             outcome = self._follow(arn, task, staging_prefix, writer)
             self._export(writer, staging_prefix)
-        except HarnessError as exc:
-            raise OfflineRunError(f"{path}: {_one_line(exc)}") from None
-        finally:
             mark = time.perf_counter()
             writer.close()
             self._export_seconds += time.perf_counter() - mark
+        except BaseException as exc:
+            writer.abandon()
+            staged.discard()
+            if isinstance(exc, HarnessError):
+                raise OfflineRunError(f"{path}: {_one_line(exc)}") from None
+            raise
         result = self._result(path, key, outcome)
         result.uploaded_at = event["time"]
         result.replayed = replayed
@@ -420,26 +508,92 @@ class OfflineSession:
         result.exported_bookings = writer.stats.bookings
         result.exported_rejected = writer.stats.rejected
         self._check_export(result)
-        result.seconds = time.perf_counter() - started
+        self._read_audit(result, source.source_file)
         if result.status == QUARANTINED:
             result.quarantined = self._copy_quarantined(key)
+        entries = {}
         if result.status in {SUCCEEDED, QUARANTINED}:
-            self.ledger.record(
-                entry_key,
-                {
-                    "file": str(path),
-                    "status": result.status,
-                    "execution": result.execution,
-                    "rows": result.rows,
-                    "valid": result.valid,
-                    "rejected": result.rejected,
-                    "delivered": result.delivered,
-                    "error": result.error,
-                    "processed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                },
-            )
+            entries[entry_key] = {
+                "file": str(path),
+                "status": result.status,
+                "execution": result.execution,
+                "rows": result.rows,
+                "valid": result.valid,
+                "rejected": result.rejected,
+                "delivered": result.delivered,
+                "error": result.error,
+                "source_file": source.source_file,
+                "checksum_sha256": result.checksum_sha256,
+                "sequencer": detail.get("sequencer"),
+                "processed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        mark = time.perf_counter()
+        self._commit(staged, result, source.source_file, entries)
+        self._export_seconds += time.perf_counter() - mark
+        result.export_seconds = self._export_seconds
+        result.seconds = time.perf_counter() - started
         self.progress.finish(task, self._finish_message(result))
         return result
+
+    def _commit(
+        self,
+        staged: StagedFile,
+        result: FileResult,
+        source_file: str,
+        entries: dict[str, dict[str, Any]],
+    ) -> None:
+        """Store the file's audit rows and commit it: its rows too when it succeeded."""
+        assert self.ledger is not None
+        keep_rows = result.status == SUCCEEDED
+        if not keep_rows:
+            result.discarded_bookings = result.exported_bookings
+            result.discarded_rejected = result.exported_rejected
+            result.exported_bookings = result.exported_rejected = 0
+        audit = self._audit_rows(result, source_file)
+        if audit:
+            with staged.writer(row_group_rows=EXPORT_ROW_GROUP_ROWS) as audit_writer:
+                audit_writer.add_audit(audit)
+        staged.commit(self.ledger, entries, keep_rows=keep_rows)
+
+    def _audit_rows(self, result: FileResult, source_file: str) -> list[dict[str, Any]]:
+        """The audit rows the execution wrote; when the offline run found the file FAILED (its
+        export did not reconcile, or the execution ended unplanned), one row saying so."""
+        if result.status != FAILED:
+            return list(self._audit)
+        own = [r for r in self._audit if r.get("source_file") == source_file]
+        row = dict(own[-1]) if own else self._fallback_audit_row(result, source_file)
+        row.update(
+            status="failed",
+            error=result.error,
+            superseded_by=None,
+            finished_at=datetime.now(UTC),
+        )
+        return [row]
+
+    def _fallback_audit_row(self, result: FileResult, source_file: str) -> dict[str, Any]:
+        stack = self._require_stack()
+        etag = source_file.rpartition("#")[2]
+        return {
+            "bucket": stack.raw_bucket,
+            "object_key": result.key,
+            "etag": etag,
+            "source_file": source_file,
+            "execution": result.execution or "",
+            "checksum_sha256": result.checksum_sha256,
+        }
+
+    def _read_audit(self, result: FileResult, source_file: str) -> None:
+        """What the audit rows tell of the file beyond the execution's output."""
+        for row in self._audit:
+            if row.get("source_file") != source_file:
+                continue
+            result.checksum_sha256 = row.get("checksum_sha256") or result.checksum_sha256
+            if row.get("status") == "quarantined":
+                for name in ("rows", "valid", "rejected", "delivered"):
+                    if isinstance(row.get(name), int):
+                        setattr(result, name, row[name])
+            if row.get("status") == "duplicate" and row.get("duplicate_of"):
+                result.duplicate_of = row["duplicate_of"]
 
     def _check_export(self, result: FileResult) -> None:
         """Every delivered booking and every rejected row of a file is in the lake once."""
@@ -490,7 +644,7 @@ class OfflineSession:
         assert self.exporter is not None
         mark = time.perf_counter()
         with stack.paused():
-            self.exporter.drain(writer, self._seen)
+            self.exporter.drain(writer, self._seen, self._audit)
             self.exporter.expire_staging(staging_prefix)
         self._export_seconds += time.perf_counter() - mark
 
@@ -514,6 +668,7 @@ class OfflineSession:
         visited = set(outcome.visited())
         if outcome.succeeded and output.get("status") == DUPLICATE:
             result.status = DUPLICATE
+            result.duplicate_of = output.get("duplicate_of")
             previous = output.get("claim_status")
             result.error = None if previous is None else f"already processed ({previous.lower()})"
         elif outcome.succeeded and output.get("status") == "completed":
@@ -521,6 +676,11 @@ class OfflineSession:
             for name in ("rows", "valid", "rejected", "delivered", "scored", "unscored"):
                 setattr(result, name, int(output.get(name) or 0))
             result.duplicates = int(output.get("duplicates") or 0)
+            result.checksum_sha256 = output.get("checksum_sha256")
+            result.supersedes = output.get("supersedes")
+            result.superseded_by = output.get("superseded_by")
+            result.crawler_status = output.get("crawler_status")
+            result.warnings = list(output.get("warnings") or [])
         elif "QuarantineFile" in visited:
             result.status = QUARANTINED
             result.error = _one_line(outcome.cause or outcome.error or "quarantined")
@@ -547,7 +707,6 @@ class OfflineSession:
             quarantine_key if quarantine_key in existing else None,
             f"{quarantine_key}.error.json" if f"{quarantine_key}.error.json" in existing else None,
         )
-        self.exporter.copy_quarantined_lines(f"{prefix}reports/")
         return [str(p) for p in copied]
 
     @staticmethod
@@ -578,10 +737,14 @@ def run_files(
     overrides: dict[str, Any] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     replay_dates: bool = False,
+    wait: bool = False,
+    function_timeouts: Mapping[str, float] | None = None,
+    lock: OutputLock | None = None,
 ) -> RunResult:
     """Run every file through the offline stack into ``out_dir`` (see the module docstring).
 
-    ``replay_dates`` uploads each file on the date in its name (replaying historical exports)."""
+    ``replay_dates`` uploads each file on the date in its name (replaying historical exports);
+    ``wait`` waits for another process writing to ``out_dir`` rather than failing at once."""
     missing = [str(f) for f in files if not Path(f).is_file()]
     if missing:
         raise OfflineRunError(f"{missing[0]}: no such file")
@@ -589,7 +752,14 @@ def run_files(
     started = time.perf_counter()
     results: list[FileResult] = []
     with OfflineSession(
-        out, model=model, progress=progress, overrides=overrides, replay_dates=replay_dates
+        out,
+        model=model,
+        progress=progress,
+        overrides=overrides,
+        replay_dates=replay_dates,
+        wait=wait,
+        function_timeouts=function_timeouts,
+        lock=lock,
     ) as session:
         for path in files:
             result = session.process(path)
@@ -599,6 +769,7 @@ def run_files(
         catalog = session.build_catalog()
         seconds = dict(session.seconds)
         model_version = session.model_version
+        recovered = session.recovery.describe() if session.recovery.anything else None
     seconds["files"] = sum(r.seconds for r in results)
     seconds["total"] = time.perf_counter() - started
     return RunResult(
@@ -608,6 +779,7 @@ def run_files(
         catalog=catalog,
         model=model_version,
         seconds=seconds,
+        recovered=recovered,
     )
 
 
@@ -620,6 +792,7 @@ __all__ = [
     "QUARANTINE_DIR",
     "SUCCEEDED",
     "FileResult",
+    "LedgerError",
     "OfflineRunError",
     "OfflineSession",
     "RunResult",

@@ -1,5 +1,12 @@
 """Firehose PutRecordBatch delivery: batches within the service limits, retries only the records
-that failed (exponential backoff with full jitter), and fails loudly if any remain."""
+that failed (exponential backoff with full jitter), and fails loudly if any remain.
+
+A call that raises rather than answers is retried the same way when its error is transient:
+PutRecordBatch's ServiceUnavailableException ("back off and retry", the API reference says),
+throttling and internal failures, and a connection or read timeout. The batch is then sent
+whole again; a record that did arrive the first time arrives twice (Firehose delivers at least
+once), which the tables users query absorb (each booking_id once). Any other error (an invalid
+argument, a missing stream, a KMS key Firehose cannot use) is not retried."""
 
 from __future__ import annotations
 
@@ -9,11 +16,35 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
 from booking_core.errors import BookingError
 
 MAX_RECORDS_PER_BATCH = 500
 MAX_BYTES_PER_BATCH = 4 * 1024 * 1024
 MAX_BYTES_PER_RECORD = 1000 * 1024
+# Error codes of a PutRecordBatch call worth another attempt.
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ServiceUnavailableException",
+        "ServiceUnavailable",
+        "ThrottlingException",
+        "InternalFailure",
+        "InternalServerError",
+    }
+)
+TRANSIENT_TRANSPORT_ERRORS = (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 
 class DeliveryFailedError(BookingError):
@@ -89,10 +120,24 @@ class FirehoseDelivery:
         error_codes: dict[str, int] = {}
         for attempt in range(1, self.max_attempts + 1):
             self.calls += 1
-            response = self.client.put_record_batch(
-                DeliveryStreamName=self.stream_name,
-                Records=[{"Data": data} for data in pending],
-            )
+            try:
+                response = self.client.put_record_batch(
+                    DeliveryStreamName=self.stream_name,
+                    Records=[{"Data": data} for data in pending],
+                )
+            except (ClientError, *TRANSIENT_TRANSPORT_ERRORS) as exc:
+                code = _error_code(exc)
+                error_codes = {code: len(pending)}
+                if code not in TRANSIENT_ERROR_CODES and not isinstance(
+                    exc, TRANSIENT_TRANSPORT_ERRORS
+                ):
+                    raise DeliveryFailedError(
+                        self.stream_name, len(pending), attempt, error_codes
+                    ) from exc
+                if attempt < self.max_attempts:
+                    self.retried += len(pending)
+                    self.sleep(self._delay(attempt))
+                continue
             failed_count = int(response.get("FailedPutCount", 0))
             if failed_count == 0:
                 self.delivered += len(pending)
@@ -108,9 +153,14 @@ class FirehoseDelivery:
             pending = still_failing
             if attempt < self.max_attempts:
                 self.retried += len(pending)
-                self.sleep(
-                    full_jitter_delay(
-                        attempt, self.base_delay_seconds, self.max_delay_seconds, self.rng
-                    )
-                )
+                self.sleep(self._delay(attempt))
         raise DeliveryFailedError(self.stream_name, len(pending), self.max_attempts, error_codes)
+
+    def _delay(self, attempt: int) -> float:
+        return full_jitter_delay(attempt, self.base_delay_seconds, self.max_delay_seconds, self.rng)
+
+
+def _error_code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or type(exc).__name__)
+    return type(exc).__name__

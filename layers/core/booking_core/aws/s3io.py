@@ -1,13 +1,14 @@
 """Streaming S3 reads and writes: objects are never held whole in memory.
 
 A zip archive needs random access (its directory is at the end), so a zip is spooled to a
-temporary file (``/tmp`` in a Lambda); every other object is read as a stream.
+temporary file (``/tmp`` in a Lambda); every other object is read as a stream. A digest given to
+``open_object`` sees every byte of the object once, as it is read (``drain`` reads what the
+reader left), so the object's checksum costs no second pass.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,11 +21,13 @@ _READ_BLOCK = 1 << 20
 
 
 class _PrefixedRaw(io.RawIOBase):
-    """A raw stream that returns already-peeked bytes, then the rest of a botocore body."""
+    """A raw stream that returns already-peeked bytes, then the rest of a botocore body
+    (shown to ``digest`` as they arrive)."""
 
-    def __init__(self, prefix: bytes, body: Any) -> None:
+    def __init__(self, prefix: bytes, body: Any, digest: Any | None = None) -> None:
         self._prefix = prefix
         self._body = body
+        self._digest = digest
 
     def readable(self) -> bool:
         return True
@@ -37,6 +40,8 @@ class _PrefixedRaw(io.RawIOBase):
             self._prefix = self._prefix[size:]
             return size
         data = self._body.read(len(view))
+        if self._digest is not None:
+            self._digest.update(data)
         view[: len(data)] = data
         return len(data)
 
@@ -46,22 +51,42 @@ class _PrefixedRaw(io.RawIOBase):
 
 
 def open_object(
-    s3: Any, bucket: str, key: str, *, version_id: str | None = None, spool_dir: str | None = None
+    s3: Any,
+    bucket: str,
+    key: str,
+    *,
+    version_id: str | None = None,
+    spool_dir: str | None = None,
+    digest: Any | None = None,
 ) -> IO[bytes]:
-    """Open an S3 object as a binary stream (a seekable spooled copy for a zip archive)."""
+    """Open an S3 object as a binary stream (a seekable spooled copy for a zip archive);
+    ``digest`` (a hashlib object) is updated with every byte of the object as it is read."""
     kwargs: dict[str, str] = {"Bucket": bucket, "Key": key}
     if version_id:
         kwargs["VersionId"] = version_id
     body = s3.get_object(**kwargs)["Body"]
     head: bytes = body.read(len(ZIP_MAGIC))
+    if digest is not None:
+        digest.update(head)
     if head == ZIP_MAGIC:
         spooled = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 (returned to the caller)
         spooled.write(head)
-        shutil.copyfileobj(body, spooled, _READ_BLOCK)
+        while block := body.read(_READ_BLOCK):
+            if digest is not None:
+                digest.update(block)
+            spooled.write(block)
         body.close()
         spooled.seek(0)
         return spooled
-    return io.BufferedReader(_PrefixedRaw(head, body), buffer_size=_READ_BLOCK)
+    return io.BufferedReader(_PrefixedRaw(head, body, digest), buffer_size=_READ_BLOCK)
+
+
+def drain(stream: IO[bytes]) -> None:
+    """Read what is left of a stream ``open_object`` gave (a reader may stop before the end, a
+    digest must see every byte); a spooled zip was read whole already."""
+    if isinstance(stream, io.BufferedReader):
+        while stream.read(_READ_BLOCK):
+            pass
 
 
 def iter_json_lines(s3: Any, bucket: str, key: str) -> Iterator[dict[str, Any]]:

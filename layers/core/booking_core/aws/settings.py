@@ -64,12 +64,19 @@ class Settings:
     sagemaker_runtime_url: str
     quicksight_dataset_ids: str
     event_bus_name: str
+    # The ingest audit trail: where its rows go, and the Glue table whose partitions they add.
+    audit_prefix: str
+    glue_database: str
+    audit_table: str
     # PromoteModel: what a newly trained model is served with.
     model_role_arn: str
     inference_image_uri: str
     model_name_prefix: str
     serverless_memory_mib: int
     serverless_max_concurrency: int
+    # The archive the stack's own model reads (SageMakerModelDataUrl); empty when the endpoint
+    # is not the stack's. PromoteModel copies each promoted archive there.
+    live_model_data_url: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -90,6 +97,9 @@ class Settings:
             sagemaker_runtime_url=optional("SAGEMAKER_RUNTIME_URL"),
             quicksight_dataset_ids=optional("QUICKSIGHT_DATASET_IDS"),
             event_bus_name=optional("EVENT_BUS_NAME", "default") or "default",
+            audit_prefix=_prefix("AUDIT_PREFIX", "audit/ingest_audit/"),
+            glue_database=optional("GLUE_DATABASE"),
+            audit_table=optional("AUDIT_TABLE"),
             model_role_arn=optional("MODEL_ROLE_ARN"),
             inference_image_uri=optional("INFERENCE_IMAGE_URI"),
             model_name_prefix=optional("MODEL_NAME_PREFIX") or DEFAULT_MODEL_NAME_PREFIX,
@@ -97,6 +107,7 @@ class Settings:
             serverless_max_concurrency=_int(
                 "SERVERLESS_MAX_CONCURRENCY", DEFAULT_SERVERLESS_MAX_CONCURRENCY
             ),
+            live_model_data_url=optional("LIVE_MODEL_DATA_URL"),
         )
 
     def need(self, **values: str) -> None:

@@ -1,5 +1,5 @@
-"""Enrich, Score and Deliver: one staged chunk through the ProcessChunks Map, and the receipt
-Deliver leaves for FinalizeFile.
+"""Enrich, Score and Deliver: one staged chunk through the ProcessChunks Map (a child execution
+per chunk), and the receipt Deliver leaves for FinalizeFile.
 
 States pass S3 keys, never rows (Step Functions payloads are limited to 256 KB):
 
@@ -12,7 +12,8 @@ States pass S3 keys, never rows (Step Functions payloads are limited to 256 KB):
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from booking_core.aws.scoring import (
 )
 from booking_core.aws.settings import Settings
 from booking_core.enrichment import EnrichmentContext, enrich_row
+from booking_core.errors import ReconciliationError
 from booking_core.workflow import ChunkTask, DeliveredChunk, EnrichedChunk, ScoredChunk
 
 
@@ -79,6 +81,35 @@ def enrich_chunk(task: ChunkTask, settings: Settings, client: ClientFactory) -> 
 
 # -- Score ---------------------------------------------------------------------------------------
 
+# What the Score function keeps of its remaining time for writing the scored chunk (a quarter of
+# it, at most this many seconds): an endpoint that hangs costs the batch's score, not the chunk.
+SCORE_RESERVE_SECONDS = 10.0
+SCORE_RESERVE_SHARE = 0.25
+# Each endpoint request gets its share of the time left, split over the client's attempts.
+SCORE_ATTEMPTS = 2
+SCORE_MAX_READ_SECONDS = 60
+
+
+@dataclass
+class ScoreDeadline:
+    """The time Score has for the endpoint, from the Lambda context's remaining time."""
+
+    remaining_ms: Callable[[], int]
+    reserve_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        start = self.remaining_ms() / 1000
+        self.reserve_seconds = min(SCORE_RESERVE_SECONDS, start * SCORE_RESERVE_SHARE)
+
+    def budget(self) -> float:
+        """Seconds left for endpoint requests."""
+        return self.remaining_ms() / 1000 - self.reserve_seconds
+
+    def read_timeout(self) -> int:
+        """Whole seconds each attempt may wait for an answer (at least 1)."""
+        share = self.budget() / SCORE_ATTEMPTS
+        return max(1, min(SCORE_MAX_READ_SECONDS, math.floor(share)))
+
 
 @dataclass
 class ScoreOutcome:
@@ -93,25 +124,34 @@ class ScoreOutcome:
         return not self.endpoint_configured or bool(self.failures)
 
 
-def score_chunk(chunk: EnrichedChunk, settings: Settings, client: ClientFactory) -> ScoreOutcome:
+def score_chunk(
+    chunk: EnrichedChunk,
+    settings: Settings,
+    client: ClientFactory,
+    *,
+    remaining_ms: Callable[[], int] | None = None,
+) -> ScoreOutcome:
     """Add ``booking_complete_probability`` and ``model_version`` to every record of a chunk.
 
     Without an endpoint, or for a batch the endpoint could not score, they are null: the records
-    go on unscored and the failures are reported, never raised."""
+    go on unscored and the failures are reported, never raised. With ``remaining_ms`` (the
+    Lambda context's), the endpoint's timeouts follow the time left, and batches left without
+    time go on unscored."""
     settings.need(LAKE_BUCKET=settings.lake_bucket)
     s3, bucket = client("s3"), settings.lake_bucket
-    scorer = None
-    if settings.model_endpoint_name:
-        scorer = EndpointScorer(
-            client("sagemaker-runtime", settings.sagemaker_runtime_url or None),
-            settings.model_endpoint_name,
-            settings.score_max_payload_bytes,
-        )
+    deadline = ScoreDeadline(remaining_ms) if remaining_ms is not None else None
     lines = [line for line in _object_lines(s3, bucket, chunk.enriched_key) if line.strip()]
     scores: list[Score] = [UNSCORED] * len(lines)
     failures: list[str] = []
-    if scorer is not None:
-        for start, end in payload_batches(lines, scorer.max_payload_bytes):
+    if settings.model_endpoint_name:
+        for start, end in payload_batches(lines, settings.score_max_payload_bytes):
+            if deadline is not None and deadline.budget() < 1:
+                failures.append(
+                    f"endpoint {settings.model_endpoint_name}: no time left to score "
+                    f"{len(lines) - start} record(s)"
+                )
+                break
+            scorer = _scorer(settings, client, deadline)
             try:
                 scores[start:end] = scorer.score_batch(lines[start:end])
             except ScoringUnavailableError as exc:
@@ -137,7 +177,27 @@ def score_chunk(chunk: EnrichedChunk, settings: Settings, client: ClientFactory)
         unscored=len(lines) - scored,
         scoring_failures=len(failures),
     )
-    return ScoreOutcome(result, endpoint_configured=scorer is not None, failures=failures)
+    return ScoreOutcome(
+        result, endpoint_configured=bool(settings.model_endpoint_name), failures=failures
+    )
+
+
+def _scorer(
+    settings: Settings, client: ClientFactory, deadline: ScoreDeadline | None
+) -> EndpointScorer:
+    url = settings.sagemaker_runtime_url or None
+    if deadline is None:
+        runtime = client("sagemaker-runtime", url)
+    else:
+        timeout = deadline.read_timeout()
+        runtime = client(
+            "sagemaker-runtime",
+            url,
+            max_attempts=SCORE_ATTEMPTS,
+            read_timeout=timeout,
+            connect_timeout=min(timeout, 5),
+        )
+    return EndpointScorer(runtime, settings.model_endpoint_name, settings.score_max_payload_bytes)
 
 
 # -- Deliver -------------------------------------------------------------------------------------
@@ -182,6 +242,15 @@ def deliver_chunk(chunk: ScoredChunk, settings: Settings, client: ClientFactory)
         ContentType="application/json",
     )
     return DeliveredChunk(**receipt.model_dump(exclude={"calls"}))
+
+
+def read_chunk_list(s3: Any, bucket: str, key: str) -> list[str]:
+    """The chunk keys of a file, from the JSON array Validate wrote at ``key``."""
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    keys = orjson.loads(body)
+    if not isinstance(keys, list) or not all(isinstance(item, str) for item in keys):
+        raise ReconciliationError(f"s3://{bucket}/{key}: not a JSON array of chunk keys")
+    return keys
 
 
 def read_receipts(s3: Any, bucket: str, file_prefix: str) -> dict[str, ChunkReceipt]:

@@ -104,7 +104,14 @@ def promote_model(
     request: PromotionRequest, settings: Settings, client: ClientFactory
 ) -> Promotion:
     """Serve the model from the endpoint: a model and an endpoint configuration named after its
-    version, then the endpoint updated to them (or created)."""
+    version, then the endpoint updated to them (or created).
+
+    The retraining owns which model the endpoint serves; the stack follows it. When the endpoint
+    is the stack's own (``MODEL_ENDPOINT_NAME``, with ``LIVE_MODEL_DATA_URL`` the archive its
+    model reads), the promoted archive is then copied there: a later stack update that deploys
+    the stack's endpoint configuration again serves the promoted model, not the one the stack
+    was first deployed with. The copy comes last, so the stack's archive only ever holds a
+    model that was served."""
     settings.need(
         MODEL_ROLE_ARN=settings.model_role_arn, INFERENCE_IMAGE_URI=settings.inference_image_uri
     )
@@ -119,4 +126,24 @@ def promote_model(
         memory_mib=settings.serverless_memory_mib,
         max_concurrency=settings.serverless_max_concurrency,
     )
-    return Promotion(endpointName=request.endpointName, modelName=name, action=action)
+    stacks_endpoint = request.endpointName == settings.model_endpoint_name
+    live = (settings.live_model_data_url or None) if stacks_endpoint else None
+    if live is not None and live != request.modelDataUrl:
+        record_live_archive(client("s3"), request.modelDataUrl, live)
+    return Promotion(
+        endpointName=request.endpointName, modelName=name, action=action, liveModelDataUrl=live
+    )
+
+
+def record_live_archive(s3: Any, model_data_url: str, live_model_data_url: str) -> None:
+    """Copy the promoted archive over the stack's model archive (a new version of that object
+    in a versioned bucket)."""
+    source, target = urlparse(model_data_url), urlparse(live_model_data_url)
+    for url, parsed in ((model_data_url, source), (live_model_data_url, target)):
+        if parsed.scheme != "s3" or not parsed.path.strip("/"):
+            raise ModelArchiveError(f"{url}: not an s3://bucket/key URL of a model archive")
+    s3.copy_object(
+        Bucket=target.netloc,
+        Key=target.path.lstrip("/"),
+        CopySource={"Bucket": source.netloc, "Key": source.path.lstrip("/")},
+    )

@@ -1,7 +1,8 @@
 """QuarantineFile: a file's processing failed. Keep a copy of the raw object beside an error
-report, so that nothing is lost and an operator can see why; record the file in the
-``quarantined_files`` table, so that the data-quality KPIs show it; alert the operators; release
-the idempotency claim (FAILED) so that a corrected re-upload runs."""
+report, so that nothing is lost and an operator can see why; record the outcome in the audit
+trail (``quarantined``: whatever rows were delivered stay invisible to what users query); alert
+the operators; release the idempotency claims (the object's and its bytes', FAILED) so that a
+corrected re-upload, or the same file uploaded again, runs."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from typing import Any
 import orjson
 from botocore.exceptions import ClientError
 
+from booking_core.audit import QUARANTINED, IngestAuditRow, one_line
 from booking_core.aws.clients import ClientFactory
 from booking_core.aws.idempotency import IdempotencyStore
 from booking_core.aws.notifications import publish_alert
 from booking_core.aws.settings import Settings
-from booking_core.jsonl import dumps_line, firehose_timestamp
-from booking_core.schema import QuarantinedFile
+from booking_core.usecases.audit_trail import audit_log, file_identity_row
+from booking_core.usecases.chunks import read_receipts
 from booking_core.usecases.source import SourceObject
 from booking_core.workflow import CaughtError, Quarantined, QuarantineRequest
 
@@ -32,7 +34,6 @@ class QuarantinedCopy:
     quarantine_key: str | None  # None when the raw object could not be copied
     report_key: str
     report: dict[str, Any]
-    record_key: str
 
 
 def describe_error(error: CaughtError) -> tuple[str, str]:
@@ -65,10 +66,30 @@ def quarantine_file(
         error=request.error,
         execution=request.execution,
     )
+    checksum = None
     if settings.idempotency_table:
-        IdempotencyStore(client("dynamodb"), settings.idempotency_table).fail(
-            source.object_id, orjson.dumps(kept.report).decode()
+        claims = IdempotencyStore(client("dynamodb"), settings.idempotency_table)
+        checksum = claims.content_of(source.object_id)
+        if checksum:
+            claims.release_content(checksum, request.execution)
+        claims.fail(source.object_id, orjson.dumps(kept.report).decode())
+    counts = progress_counts(client("s3"), settings, source)
+    audit_log(settings, client).write(
+        IngestAuditRow(
+            **file_identity_row(source),
+            rows=counts["rows"],
+            valid=counts["valid"],
+            rejected=counts["rejected"],
+            delivered=counts["delivered"],
+            scored=counts["scored"],
+            checksum_sha256=checksum,
+            status=QUARANTINED,
+            execution=request.execution,
+            started_at=request.started_at,
+            finished_at=datetime.now(UTC),
+            error=one_line(f"{kept.error}: {kept.reason}"),
         )
+    )
     message_id = None
     if settings.alert_topic_arn:
         message_id = publish_alert(
@@ -86,12 +107,28 @@ def quarantine_file(
     )
 
 
-def quarantined_line(record: QuarantinedFile) -> bytes:
-    """A file's line of the ``quarantined_files`` table: one line of JSON, the time stamp in the
-    form the JSON SerDe reads."""
-    fields = record.model_dump()
-    fields["quarantined_at"] = firehose_timestamp(record.quarantined_at)
-    return dumps_line(fields)
+def progress_counts(s3: Any, settings: Settings, source: SourceObject) -> dict[str, int | None]:
+    """How far the file got: its counts from Validate's manifest and the rows Deliver delivered
+    (from the chunk receipts); None where a step never ran."""
+    prefix = f"{settings.staging_prefix}{source.file_id}/"
+    counts: dict[str, int | None] = {
+        "rows": None,
+        "valid": None,
+        "rejected": None,
+        "delivered": None,
+        "scored": None,
+    }
+    try:
+        body = s3.get_object(Bucket=settings.lake_bucket, Key=f"{prefix}manifest.json")["Body"]
+        summary = orjson.loads(body.read()).get("summary", {})
+    except (ClientError, orjson.JSONDecodeError, AttributeError):
+        return counts
+    for name in ("rows", "valid", "rejected"):
+        counts[name] = int(summary.get(name, 0))
+    receipts = read_receipts(s3, settings.lake_bucket, prefix)
+    counts["delivered"] = sum(r.delivered for r in receipts.values())
+    counts["scored"] = sum(r.scored for r in receipts.values())
+    return counts
 
 
 def quarantine_object(
@@ -103,8 +140,7 @@ def quarantine_object(
     error: CaughtError,
     execution: str,
 ) -> QuarantinedCopy:
-    """Copy the raw object to ``<prefix>files/<key>``, write ``<that key>.error.json`` and the
-    file's line of the ``quarantined_files`` table, ``<prefix>reports/<file id>.json``.
+    """Copy the raw object to ``<prefix>files/<key>`` and write ``<that key>.error.json``.
 
     The report is written even when the copy fails (e.g. the object was deleted meanwhile)."""
     error_name, reason = describe_error(error)
@@ -118,16 +154,14 @@ def quarantine_object(
     except ClientError as exc:
         copied = False
         LOGGER.error("the raw object could not be copied: %s", exc)
-    quarantined_at = datetime.now(UTC)
-    quarantined_copy = f"s3://{lake_bucket}/{quarantine_key}" if copied else None
     report = {
         "error": error_name,
         "cause": reason,
         "execution": execution,
         "object_id": source.object_id,
         "source": f"s3://{source.bucket}/{source.key}",
-        "quarantined_copy": quarantined_copy,
-        "quarantined_at": quarantined_at.isoformat(),
+        "quarantined_copy": f"s3://{lake_bucket}/{quarantine_key}" if copied else None,
+        "quarantined_at": datetime.now(UTC).isoformat(),
     }
     report_key = f"{quarantine_key}.error.json"
     s3.put_object(
@@ -136,24 +170,6 @@ def quarantine_object(
         Body=orjson.dumps(report, option=orjson.OPT_INDENT_2),
         ContentType="application/json",
     )
-    # One JSON line in a folder of its own: Athena reads every object under a table's location,
-    # and the JSON SerDe reads one record per line (the report above is indented).
-    record = QuarantinedFile(
-        source_file=source.source_file,
-        error=error_name,
-        # The file is the line's source_file: the reason need not name it again.
-        reason=reason.removeprefix(f"{source.source_file}: "),
-        execution=execution,
-        quarantined_copy=quarantined_copy,
-        quarantined_at=quarantined_at,
-    )
-    record_key = f"{quarantine_prefix}reports/{source.file_id}.json"
-    s3.put_object(
-        Bucket=lake_bucket,
-        Key=record_key,
-        Body=quarantined_line(record),
-        ContentType="application/json",
-    )
     return QuarantinedCopy(
-        error_name, reason, quarantine_key if copied else None, report_key, report, record_key
+        error_name, reason, quarantine_key if copied else None, report_key, report
     )

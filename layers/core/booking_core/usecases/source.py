@@ -19,6 +19,7 @@ class SourceObject:
     etag: str
     version_id: str | None
     size: int | None
+    sequencer: str | None = None
 
     @classmethod
     def from_detail(cls, detail: S3EventNotificationEventBridgeDetailModel) -> SourceObject:
@@ -30,6 +31,7 @@ class SourceObject:
             etag=found.etag,
             version_id=found.version_id,
             size=int(found.size) if found.size is not None else None,
+            sequencer=found.sequencer,
         )
 
     @property

@@ -89,7 +89,8 @@ def object_created_event(
         "key": key,
         "size": head["ContentLength"],
         "etag": head["ETag"].strip('"'),
-        "sequencer": f"{time.time_ns():X}",
+        # S3's sequencers grow with each event of a key: a clock in nanoseconds does, across runs.
+        "sequencer": f"{time.time_ns():016X}",
     }
     if head.get("VersionId") and head["VersionId"] != "null":
         detail_object["version-id"] = head["VersionId"]

@@ -12,6 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from bookings.offline.emulator.errors import HarnessError
+from bookings.offline.emulator.step_functions import StepFunctionsRules
+
+POLL_FIRST_SECONDS = 0.02
+POLL_MAX_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -36,17 +40,25 @@ class ExecutionOutcome:
     cause: str | None
     seconds: float
     states: list[StateVisit] = field(default_factory=list)
+    # The states of its Distributed Maps' child executions (histories of their own in AWS).
+    child_states: list[StateVisit] = field(default_factory=list)
+    history_events: int = 0
 
     @property
     def succeeded(self) -> bool:
         return self.status == "SUCCEEDED"
 
     def visited(self) -> list[str]:
+        """The states of the execution itself, in order."""
         return [visit.name for visit in self.states]
+
+    def child_visited(self) -> list[str]:
+        """The states its child executions went through."""
+        return [visit.name for visit in self.child_states]
 
     def seconds_by_state(self) -> dict[str, float]:
         totals: dict[str, float] = {}
-        for visit in self.states:
+        for visit in [*self.states, *self.child_states]:
             totals[visit.name] = totals.get(visit.name, 0.0) + visit.seconds
         return totals
 
@@ -74,15 +86,20 @@ class Executions:
     def wait(self, execution_arn: str, *, timeout: float = 600.0) -> ExecutionOutcome:
         sfn = self._client("stepfunctions")
         started = time.perf_counter()
+        pause = POLL_FIRST_SECONDS
         while True:
             described = sfn.describe_execution(executionArn=execution_arn)
             if described["status"] != "RUNNING":
                 break
             if time.perf_counter() - started > timeout:
                 raise HarnessError(f"execution {execution_arn} still running after {timeout} s")
-            time.sleep(0.02)
+            # Each poll is a request to moto in this process, taken from the interpreter's time:
+            # short executions are seen at once, long ones polled a few times a second.
+            time.sleep(pause)
+            pause = min(POLL_MAX_SECONDS, pause * 1.5)
         seconds = time.perf_counter() - started
         output = described.get("output")
+        history = self._history(execution_arn)
         return ExecutionOutcome(
             name=described["name"],
             arn=execution_arn,
@@ -91,32 +108,14 @@ class Executions:
             error=described.get("error"),
             cause=described.get("cause"),
             seconds=seconds,
-            states=self.state_visits(execution_arn),
+            states=visits_of(history),
+            child_states=visits_of(StepFunctionsRules.child_histories.get(execution_arn, [])),
+            history_events=len(history),
         )
 
     def state_visits(self, execution_arn: str) -> list[StateVisit]:
         """The states an execution went through, in order, with their durations."""
-        visits: list[StateVisit] = []
-        open_states: dict[str, list[tuple[str, datetime]]] = {}
-        failed_names: set[str] = set()
-        for event in self._history(execution_arn):
-            kind = event["type"]
-            if kind.endswith("StateEntered"):
-                name = event["stateEnteredEventDetails"]["name"]
-                open_states.setdefault(name, []).append(
-                    (kind[: -len("StateEntered")], event["timestamp"])
-                )
-            elif kind.endswith("StateExited"):
-                name = event["stateExitedEventDetails"]["name"]
-                if open_states.get(name):
-                    state_type, entered = open_states[name].pop(0)
-                    seconds = (event["timestamp"] - entered).total_seconds()
-                    visits.append(StateVisit(name, state_type, seconds, name in failed_names))
-            elif kind in {"LambdaFunctionFailed", "TaskFailed", "ExecutionFailed"}:
-                failed_names.update(open_states)
-        for name, pending in open_states.items():
-            visits.extend(StateVisit(name, state_type, 0.0, True) for state_type, _ in pending)
-        return visits
+        return visits_of(self._history(execution_arn))
 
     def _history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = self._client("stepfunctions")
@@ -131,3 +130,35 @@ class Executions:
             token = page.get("nextToken")
             if not token:
                 return events
+
+
+def visits_of(history: list[dict[str, Any]]) -> list[StateVisit]:
+    """The states a history went through, in order, with their durations (a state entered
+    again before it exited is paired first in, first out)."""
+    visits: list[StateVisit] = []
+    open_states: dict[str, list[tuple[str, datetime]]] = {}
+    failed_names: set[str] = set()
+    for event in history:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            open_states.setdefault(name, []).append(
+                (kind[: -len("StateEntered")], _timestamp(event))
+            )
+        elif kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            if open_states.get(name):
+                state_type, entered = open_states[name].pop(0)
+                seconds = (_timestamp(event) - entered).total_seconds()
+                visits.append(StateVisit(name, state_type, seconds, name in failed_names))
+        elif kind in {"LambdaFunctionFailed", "TaskFailed", "ExecutionFailed"}:
+            failed_names.update(open_states)
+    for name, pending in open_states.items():
+        visits.extend(StateVisit(name, state_type, 0.0, True) for state_type, _ in pending)
+    return visits
+
+
+def _timestamp(event: dict[str, Any]) -> datetime:
+    """An event's time: a datetime from the API, ISO text in moto's own event lists."""
+    value = event["timestamp"]
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))

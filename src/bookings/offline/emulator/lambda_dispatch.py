@@ -5,6 +5,13 @@ moto's Lambda needs Docker, so the Step Functions interpreter's Lambda invocatio
 call of the handler in this process; a raised exception becomes the task's error with
 ``errorType`` = the exception's class name, as in Lambda. Invocations are serialised (each needs
 its own environment variables), so a Map runs its iterations one at a time.
+
+Each function's ``Timeout`` (from the template) is enforced as Lambda enforces it: past it, the
+invocation fails with ``Sandbox.Timedout`` ("Task timed out after N seconds", Lambda's error for
+a function that runs past its timeout) and whatever it returns is discarded. Lambda stops the
+function there; in this process its thread cannot be stopped from outside, so from its deadline
+on every AWS call it makes raises (a botocore hook on every client), which ends it at its next
+call with nothing more written, as a stopped sandbox writes nothing more.
 """
 
 from __future__ import annotations
@@ -24,9 +31,35 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import botocore.handlers
+
 from bookings.offline.emulator.environment import function_environ
 from bookings.offline.emulator.errors import HarnessError, LambdaInvocationError
 from bookings.offline.emulator.template_resolver import TemplateResolver, as_text
+
+# The error Lambda reports for a function that ran past its timeout.
+TIMEOUT_ERROR = "Sandbox.Timedout"
+
+
+class InvocationTimedOut(BaseException):
+    """Raised in a handler's AWS calls once its invocation is past its timeout. A
+    BaseException, so that no handler's ``except Exception`` carries on after it."""
+
+
+_deadlines = threading.local()
+
+
+def _stop_after_deadline(**_: Any) -> None:
+    """botocore ``before-call`` hook: an invocation past its deadline makes no more calls."""
+    deadline = getattr(_deadlines, "deadline", None)
+    if deadline is not None and time.monotonic() >= deadline:
+        raise InvocationTimedOut
+
+
+# Every client created from now on carries the hook (botocore copies its built-in handlers into
+# each new client); it does nothing outside an emulated invocation.
+if ("before-call", _stop_after_deadline) not in botocore.handlers.BUILTIN_HANDLERS:
+    botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _stop_after_deadline))
 
 
 @dataclass(frozen=True)
@@ -39,7 +72,7 @@ class FunctionSpec:
     code_dir: Path
     handler: str
     environment: dict[str, str]
-    timeout: int
+    timeout: float
     memory_mb: int
 
 
@@ -50,7 +83,7 @@ class LocalLambdaContext:
     function_name: str
     invoked_function_arn: str
     memory_limit_in_mb: int
-    timeout_seconds: int
+    timeout_seconds: float
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
     started: float = field(default_factory=time.monotonic)
@@ -89,7 +122,7 @@ def read_functions(resolver: TemplateResolver, root: Path) -> dict[str, Function
             code_dir=(root / code_uri).resolve(),
             handler=str(resolver.resolve(props.get("Handler", "app.lambda_handler"))),
             environment=environment,
-            timeout=int(resolver.resolve(props.get("Timeout", 3))),
+            timeout=float(resolver.resolve(props.get("Timeout", 3))),
             memory_mb=int(resolver.resolve(props.get("MemorySize", 128))),
         )
     return functions
@@ -129,8 +162,17 @@ class LambdaDispatcher:
         self._by_arn = {spec.arn: spec for spec in functions.values()}
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.RLock()
+        self._running = threading.local()
         # (logical id, seconds, failed) of every invocation, in order.
         self.invocations: list[tuple[str, float, bool]] = []
+        # Told (the execution's role ARN, the function's ARN) of each invocation by a state
+        # machine (the permission audit listens).
+        self.invoke_observers: list[Callable[[str, str], None]] = []
+
+    def current_function(self) -> str | None:
+        """The logical id of the function whose handler runs in this thread, if any."""
+        current: str | None = getattr(self._running, "function", None)
+        return current
 
     def dispatch(self, spec: FunctionSpec, event: Any) -> dict[str, Any]:
         """Run a handler as Lambda would; returns the interpreter's invocation response."""
@@ -139,17 +181,22 @@ class LambdaDispatcher:
                 self._before_invoke(spec)
             started = time.perf_counter()
             failed = False
+            context = LocalLambdaContext(
+                function_name=spec.name,
+                invoked_function_arn=spec.arn,
+                memory_limit_in_mb=spec.memory_mb,
+                timeout_seconds=spec.timeout,
+            )
+            deadline = context.started + spec.timeout
+            self._running.function = spec.logical_id
             with function_environ(self._environment_of(spec)):
+                _deadlines.deadline = deadline
                 try:
                     handler = getattr(self._module(spec), spec.handler.rpartition(".")[2])
-                    context = LocalLambdaContext(
-                        function_name=spec.name,
-                        invoked_function_arn=spec.arn,
-                        memory_limit_in_mb=spec.memory_mb,
-                        timeout_seconds=spec.timeout,
-                    )
                     result = handler(copy.deepcopy(event), context)
                     payload = json.loads(json.dumps(result))
+                except InvocationTimedOut:
+                    payload = {}
                 except Exception as exc:  # a handler's error is the task's error, as in Lambda
                     failed = True
                     payload = {
@@ -157,6 +204,16 @@ class LambdaDispatcher:
                         "errorMessage": str(exc),
                         "stackTrace": traceback.format_exception(exc)[-5:],
                     }
+                finally:
+                    _deadlines.deadline = None
+                    self._running.function = None
+            if time.monotonic() >= deadline:
+                failed = True
+                payload = {
+                    "errorType": TIMEOUT_ERROR,
+                    "errorMessage": f"RequestId: {context.aws_request_id} Error: Task timed out "
+                    f"after {spec.timeout:.2f} seconds",
+                }
             self.invocations.append((spec.logical_id, time.perf_counter() - started, failed))
         response: dict[str, Any] = {"StatusCode": 200, "Payload": payload}
         if failed:
@@ -191,6 +248,9 @@ class LambdaDispatcher:
             spec = self.function_for(str(parameters.get("FunctionName", "")))
             if spec is None:
                 return original(parameters, region, state_credentials)
+            role_arn = str(getattr(state_credentials, "role_arn", "") or "")
+            for observer in list(self.invoke_observers):
+                observer(role_arn, spec.arn)
             payload = parameters.get("Payload") or b"{}"
             event = json.loads(payload.decode() if isinstance(payload, bytes) else payload)
             return self.dispatch(spec, event)

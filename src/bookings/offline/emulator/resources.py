@@ -1,8 +1,9 @@
 """The stack's resources created in the emulated account, as the template describes them.
 
 Buckets (with their versioning), DynamoDB tables, SNS topics, SQS queues, the Glue database,
-tables and crawlers, the Firehose delivery streams, the Athena work groups and the state machines
-(their ASL after the template's ``DefinitionSubstitutions``). Other resource types (IAM roles, log
+tables and crawlers, the Firehose delivery streams, the Athena work groups, the SageMaker model,
+endpoint configuration and endpoint, and the state machines (their ASL after the template's
+``DefinitionSubstitutions``). Other resource types (IAM roles, log
 groups, keys, alarms...) have no behaviour offline and are not created.
 
 Firehose: moto writes each PutRecordBatch straight to S3 as JSON Lines (no buffering and no
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,7 @@ def create_resources(
     _create_glue(resolver, client)
     _create_delivery_streams(resolver, client)
     _create_work_groups(resolver, client)
+    _create_model_endpoints(resolver, client)
     _create_state_machines(resolver, client, root, substitution_overrides)
 
 
@@ -125,6 +128,83 @@ def _create_work_groups(resolver: TemplateResolver, client: Client) -> None:
         )
 
 
+def _create_model_endpoints(resolver: TemplateResolver, client: Client) -> None:
+    """The SageMaker model, endpoint configuration and endpoint the template creates (moto keeps
+    their descriptions; nothing serves them: offline scoring goes to the local model server)."""
+    sagemaker = client("sagemaker")
+    for kind in (*HOSTING_REPLACED_BY, "AWS::SageMaker::Endpoint"):
+        for logical_id in resolver.resources_of(kind):
+            props = resolver.resolve(resolver.resources[logical_id]["Properties"])
+            _create_hosting(sagemaker, kind, resolver.physical_name(logical_id), props)
+
+
+# The hosting resources in the order a stack update deals with them, and the properties whose
+# change replaces each (their createOnlyProperties in CloudFormation's resource schemas); an
+# endpoint whose EndpointConfigName changes is updated in place (UpdateEndpoint).
+HOSTING_REPLACED_BY = {
+    "AWS::SageMaker::Model": ("ExecutionRoleArn", "PrimaryContainer", "ModelName"),
+    "AWS::SageMaker::EndpointConfig": ("ProductionVariants", "EndpointConfigName"),
+}
+
+
+def update_model_endpoints(
+    before: TemplateResolver, after: TemplateResolver, client: Client
+) -> list[str]:
+    """What a stack update from the parameters of ``before`` to those of ``after`` does to the
+    SageMaker model, endpoint configuration and endpoint: each model or configuration whose
+    replacing properties changed is created anew under a new name (``after.replaced``), and an
+    endpoint whose configuration name changed is updated to the new one. Returns what it did."""
+    sagemaker = client("sagemaker")
+    after.replaced.update(before.replaced)
+    done: list[str] = []
+    for kind, replacing in HOSTING_REPLACED_BY.items():
+        for logical_id in after.resources_of(kind):
+            old = before.resolve(before.resources[logical_id]["Properties"])
+            new = after.resolve(after.resources[logical_id]["Properties"])
+            if all(old.get(key) == new.get(key) for key in replacing):
+                continue
+            # CloudFormation names a replacement anew (its physical ids end in a random suffix).
+            base = (
+                before.resolve(before.resources[logical_id].get("Properties", {})).get(
+                    replacing[-1]
+                )
+                or f"{after.stack_name}-{logical_id}"
+            )
+            after.replaced[logical_id] = f"{base}-{uuid.uuid4().hex[:8]}"
+            _create_hosting(sagemaker, kind, after.physical_name(logical_id), new)
+            done.append(f"{logical_id} replaced by {after.physical_name(logical_id)}")
+    for logical_id in after.resources_of("AWS::SageMaker::Endpoint"):
+        old = before.resolve(before.resources[logical_id]["Properties"])
+        new = after.resolve(after.resources[logical_id]["Properties"])
+        if old["EndpointConfigName"] != new["EndpointConfigName"]:
+            sagemaker.update_endpoint(
+                EndpointName=after.physical_name(logical_id),
+                EndpointConfigName=new["EndpointConfigName"],
+            )
+            done.append(f"{logical_id} updated to {new['EndpointConfigName']}")
+    return done
+
+
+def _create_hosting(sagemaker: Any, kind: str, name: str, props: Mapping[str, Any]) -> None:
+    if kind == "AWS::SageMaker::Model":
+        sagemaker.create_model(
+            ModelName=name,
+            ExecutionRoleArn=props["ExecutionRoleArn"],
+            PrimaryContainer=props["PrimaryContainer"],
+        )
+    elif kind == "AWS::SageMaker::EndpointConfig":
+        # Parameters resolve to text; the API takes the serverless sizes as numbers.
+        variants = [
+            {**v, "ServerlessConfig": {k: int(n) for k, n in v["ServerlessConfig"].items()}}
+            if "ServerlessConfig" in v
+            else v
+            for v in props["ProductionVariants"]
+        ]
+        sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=variants)
+    else:
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=props["EndpointConfigName"])
+
+
 def _create_state_machines(
     resolver: TemplateResolver,
     client: Client,
@@ -138,9 +218,15 @@ def _create_state_machines(
         sfn.create_state_machine(
             name=resolver.physical_name(logical_id),
             definition=definition,
-            roleArn=f"arn:aws:iam::{resolver.account}:role/{resolver.stack_name}-{logical_id}",
+            roleArn=state_machine_role_arn(resolver, logical_id),
             type=str(resolver.resolve(props.get("Type", "STANDARD"))),
         )
+
+
+def state_machine_role_arn(resolver: TemplateResolver, logical_id: str) -> str:
+    """The role the emulated account gives a state machine's executions (the permission audit
+    knows the state machine by it)."""
+    return f"arn:aws:iam::{resolver.account}:role/{resolver.stack_name}-{logical_id}"
 
 
 def state_machine_definition(

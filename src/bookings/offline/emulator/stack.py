@@ -4,7 +4,9 @@ It reads ``template.yaml`` (never a second, hand-kept list of functions), resolv
 (``template_resolver``), creates the stack's resources in moto (``resources``), dispatches the
 state machines' Lambda tasks to the real handlers with their environments (``lambda_dispatch``,
 ``environment``), emulates the crawler (``crawler``) and the EventBridge rule (``event_rules``),
-and runs executions in moto's own Step Functions interpreter (``executions``).
+and runs executions in moto's own Step Functions interpreter (``executions``), with the rules
+of Step Functions moto leaves out (``step_functions``: payload and history quotas, terminal
+errors, a Distributed Map's tolerated failures).
 
 Waits: ``FlushWaitSeconds`` and ``CrawlerPollSeconds`` are 0 and ``RetryIntervalSeconds`` is 1 by
 default, through the same substitutions the template passes.
@@ -13,6 +15,7 @@ default, through the same substitutions the template passes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 from collections.abc import Mapping
@@ -21,6 +24,7 @@ from typing import Any
 
 from bookings.offline.emulator.crawler import CRAWLER_POLL_FUNCTION, CrawlerEmulation
 from bookings.offline.emulator.environment import python_only_environ
+from bookings.offline.emulator.errors import HarnessError
 from bookings.offline.emulator.event_rules import (
     object_created_event,
     pattern_matches,
@@ -33,7 +37,15 @@ from bookings.offline.emulator.lambda_dispatch import (
     read_functions,
     runtime_environment,
 )
-from bookings.offline.emulator.resources import create_resources, state_machine_definition
+from bookings.offline.emulator.permissions import active_audits
+from bookings.offline.emulator.resources import (
+    create_resources,
+    state_machine_definition,
+    state_machine_role_arn,
+    update_model_endpoints,
+)
+from bookings.offline.emulator.sagemaker import EndpointUpdates
+from bookings.offline.emulator.step_functions import StepFunctionsRules
 from bookings.offline.emulator.template_resolver import TemplateResolver
 from bookings.offline.template import load_template
 
@@ -55,7 +67,9 @@ class EmulatedStack:
 
     ``overrides`` maps template parameter names or DefinitionSubstitutions keys to values
     (e.g. ``{"ChunkSize": 1000, "FlushWaitSeconds": 0}``); ``environment`` adds or replaces
-    environment variables of every function (e.g. ``MODEL_ENDPOINT_NAME``).
+    environment variables of every function (e.g. ``MODEL_ENDPOINT_NAME``);
+    ``function_timeouts`` replaces the template's ``Timeout`` of some functions (logical id to
+    seconds), so that a test can run a function past its timeout in seconds, not minutes.
     """
 
     def __init__(
@@ -69,6 +83,7 @@ class EmulatedStack:
         stack_name: str = DEFAULT_STACK_NAME,
         crawler_polls_to_finish: int = 1,
         quiet: bool = True,
+        function_timeouts: Mapping[str, float] | None = None,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.root = self.template_path.parent
@@ -86,6 +101,12 @@ class EmulatedStack:
             stack_name=stack_name,
         )
         self.functions: dict[str, FunctionSpec] = read_functions(self.resolver, self.root)
+        for logical_id, seconds in (function_timeouts or {}).items():
+            if logical_id not in self.functions:
+                raise HarnessError(f"function_timeouts: no function {logical_id} in the template")
+            self.functions[logical_id] = dataclasses.replace(
+                self.functions[logical_id], timeout=float(seconds)
+            )
         self.crawler = CrawlerEmulation(
             self.client, account=account, region=region, polls_to_finish=crawler_polls_to_finish
         )
@@ -118,6 +139,10 @@ class EmulatedStack:
     def state_machine_arn(self) -> str:
         return str(self.resource_name(STATE_MACHINE_LOGICAL_ID))
 
+    def state_machine_role_arn(self, logical_id: str) -> str:
+        """The role ARN the emulated account gives a state machine's executions."""
+        return state_machine_role_arn(self.resolver, logical_id)
+
     def function_environment(self, logical_id: str) -> dict[str, str]:
         """A function's environment: the runtime's, the template's, then ``environment``'s."""
         spec = self.functions[logical_id]
@@ -134,8 +159,12 @@ class EmulatedStack:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> EmulatedStack:
+        from booking_core.aws.clients import aws_client
         from moto import mock_aws
 
+        # The handlers' cached clients: those made before the invocation-deadline hook was
+        # installed lack it (botocore copies its built-in handlers when it makes a client).
+        aws_client.cache_clear()
         with contextlib.ExitStack() as running:
             running.enter_context(
                 python_only_environ(
@@ -152,10 +181,14 @@ class EmulatedStack:
             running.enter_context(
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             )
+            running.enter_context(StepFunctionsRules.installed())
+            running.enter_context(EndpointUpdates.installed())
             running.enter_context(self.lambdas.serving_the_interpreter())
             create_resources(
                 self.resolver, self.client, root=self.root, substitution_overrides=self.overrides
             )
+            for audit in active_audits():
+                running.enter_context(audit.watch(self))
             self._running = running.pop_all()
         return self
 
@@ -168,6 +201,24 @@ class EmulatedStack:
         import boto3
 
         return boto3.client(service, region_name=self.region)
+
+    def update_stack(self, parameters: Mapping[str, Any]) -> list[str]:
+        """A stack update that changes these template parameters: the functions get their new
+        environments, and the SageMaker model, endpoint configuration and endpoint change as
+        CloudFormation changes them (``resources.update_model_endpoints``). Returns what changed
+        in the hosting resources."""
+        overrides = {**self.overrides, **parameters}
+        after = TemplateResolver(
+            self.template,
+            parameters=overrides,
+            region=self.region,
+            account=self.account,
+            stack_name=self.stack_name,
+        )
+        changed = update_model_endpoints(self.resolver, after, self.client)
+        self.overrides, self.resolver = overrides, after
+        self.functions.update(read_functions(after, self.root))
+        return changed
 
     # -- Lambda ---------------------------------------------------------------------------------
     def _before_invoke(self, spec: FunctionSpec) -> None:

@@ -45,9 +45,13 @@ class TemplateResolver:
                 raise HarnessError(f"template parameter {name} has no default: give a value")
             self.parameters[name] = as_text(value)
         self._conditions: dict[str, bool] = {}
+        # Resources a stack update replaced, by logical id: their new physical names.
+        self.replaced: dict[str, str] = {}
 
     # -- names ----------------------------------------------------------------------------------
     def physical_name(self, logical_id: str) -> str:
+        if logical_id in self.replaced:
+            return self.replaced[logical_id]
         resource = self.resources[logical_id]
         kind = resource["Type"]
         props = resource.get("Properties") or {}
@@ -61,6 +65,11 @@ class TemplateResolver:
             "AWS::Glue::SecurityConfiguration": "Name",
             "AWS::Serverless::Function": "FunctionName",
             "AWS::Serverless::StateMachine": "Name",
+            "AWS::StepFunctions::StateMachine": "StateMachineName",
+            "AWS::Lambda::Function": "FunctionName",
+            "AWS::SageMaker::Model": "ModelName",
+            "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
+            "AWS::SageMaker::Endpoint": "EndpointName",
             "AWS::Athena::WorkGroup": "Name",
         }.get(kind)
         if explicit and explicit in props:
@@ -90,6 +99,12 @@ class TemplateResolver:
             "AWS::Serverless::Function": f"{prefix.format('lambda')}:function:{name}",
             "AWS::Lambda::Function": f"{prefix.format('lambda')}:function:{name}",
             "AWS::Serverless::StateMachine": f"{prefix.format('states')}:stateMachine:{name}",
+            "AWS::StepFunctions::StateMachine": f"{prefix.format('states')}:stateMachine:{name}",
+            "AWS::SageMaker::Endpoint": f"{prefix.format('sagemaker')}:endpoint/{name.lower()}",
+            "AWS::SageMaker::EndpointConfig": (
+                f"{prefix.format('sagemaker')}:endpoint-config/{name.lower()}"
+            ),
+            "AWS::SageMaker::Model": f"{prefix.format('sagemaker')}:model/{name.lower()}",
             "AWS::Serverless::LayerVersion": f"{prefix.format('lambda')}:layer:{name}:1",
             "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{name}",
             "AWS::Logs::LogGroup": f"{prefix.format('logs')}:log-group:{name}:*",
@@ -121,7 +136,11 @@ class TemplateResolver:
         if kind in {
             "AWS::SNS::Topic",
             "AWS::Serverless::StateMachine",
+            "AWS::StepFunctions::StateMachine",
             "AWS::Serverless::LayerVersion",
+            "AWS::SageMaker::Endpoint",
+            "AWS::SageMaker::EndpointConfig",
+            "AWS::SageMaker::Model",
         }:
             return self.arn(name)
         if kind == "AWS::SQS::Queue":
@@ -136,7 +155,14 @@ class TemplateResolver:
         if attribute == "Arn":
             return self.arn(logical_id)
         name = self.physical_name(logical_id)
-        if attribute in {"TopicName", "QueueName", "Name", "EndpointName"}:
+        if attribute in {
+            "TopicName",
+            "QueueName",
+            "Name",
+            "EndpointName",
+            "EndpointConfigName",
+            "ModelName",
+        }:
             return name
         if attribute == "TopicArn":
             return self.arn(logical_id)
@@ -181,7 +207,8 @@ class TemplateResolver:
         resolved = {k: self.resolve(v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
-    def _function(self, name: str, arg: Any) -> Any:
+    # One branch per CloudFormation intrinsic function: one function on purpose.
+    def _function(self, name: str, arg: Any) -> Any:  # noqa: C901
         if name == "GetAtt":
             parts = arg if isinstance(arg, list) else arg.split(".", 1)
             return self.get_att(parts[0], parts[1])
