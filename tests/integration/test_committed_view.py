@@ -159,9 +159,12 @@ def test_an_endpoint_that_hangs_costs_seconds_and_the_bookings_go_on_unscored(
     endpoint = HangingEndpoint()
     source = generated(tmp_path / "live.csv", 300, seed=44, outcome=False)
     try:
+        # Scoring switched on as a deployment does (the template's parameter), so Score's role
+        # may invoke the endpoint; the runtime URL sends its calls to the endpoint that hangs.
         with EmulatedStack(
             ROOT / "template.yaml",
-            environment={"MODEL_ENDPOINT_NAME": "hanging", "SAGEMAKER_RUNTIME_URL": endpoint.url},
+            overrides={"SageMakerEndpointName": "bookings-model"},
+            environment={"SAGEMAKER_RUNTIME_URL": endpoint.url},
             function_timeouts={"ScoreFunction": 4},
         ) as stack:
             outcome = stack.put_file(source, "incoming/live.csv")

@@ -139,8 +139,11 @@ def test_a_file_of_more_chunks_than_an_inline_map_allows(
     )["Item"]
     assert claim["status"]["S"] == "IN_PROGRESS"
 
-    # The workflow as it is: the same rows (another object), more chunks than the former limit.
-    again = stack.upload(source, "incoming/bookings_2024-05-17-again.csv")
+    # The workflow as it is: the same rows (another object, and other bytes: the same bytes
+    # under another key are a duplicate file), more chunks than the former limit.
+    copy = tmp_path / "bookings_2024-05-17-again.csv"
+    copy.write_bytes(source.read_bytes() + b"\r\n")
+    again = stack.upload(copy, "incoming/bookings_2024-05-17-again.csv")
     outcome = stack.route_object_created(again, timeout=1800)
     assert outcome is not None
     assert outcome.status == "SUCCEEDED", outcome.cause

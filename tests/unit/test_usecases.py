@@ -293,7 +293,9 @@ def test_a_failed_crawl_or_a_crawler_that_gave_up_is_a_warning(request_: Finaliz
     assert status == "GAVE_UP after 40 polls (crawler RUNNING)"
     assert "next crawl" in warnings[0]
     receipts = receipts_for(request_.file, [5000] * 9 + [request_.file.valid - 45000])
-    summary = summarize(request_.model_copy(update={"crawler": failed}), receipts)
+    summary = summarize(
+        request_.model_copy(update={"crawler": failed}), chunk_keys(request_.file), receipts
+    )
     assert summary.crawler_status == "FAILED: Access denied to s3"
     assert summary.warnings == crawl_outcome(failed)[1]
 

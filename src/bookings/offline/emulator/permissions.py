@@ -52,8 +52,6 @@ class AuditedStack(Protocol):
 
 # botocore's service names whose IAM prefix differs.
 IAM_PREFIX = {"sagemaker-runtime": "sagemaker", "stepfunctions": "states"}
-# Data Catalog calls on one table (GetTable names it Name, the partition calls TableName).
-GLUE_TABLE_OPERATIONS = {"GetTable", "CreatePartition", "GetPartition", "BatchCreatePartition"}
 S3_OBJECT_WRITES = {
     "PutObject",
     "CreateMultipartUpload",
@@ -190,17 +188,18 @@ def required(  # noqa: C901
         )
     if service == "glue" and operation in {"StartCrawler", "GetCrawler", "StopCrawler"}:
         return (need(f"glue:{operation}", f"{arn.format('glue')}:crawler/{params['Name']}"),)
-    if service == "glue" and operation in GLUE_TABLE_OPERATIONS:
-        # A Data Catalog call needs the table and each of its parents (Glue's ARN rules).
+    if service == "glue" and operation in {"GetTable", "CreatePartition", "GetPartition"}:
+        # A table's operations need the catalog, the database and the table (Glue developer
+        # guide, "Specifying AWS Glue resource ARNs").
         database = params["DatabaseName"]
         table = params.get("TableName") or params["Name"]
-        catalog = f"{arn.format('glue')}:catalog"
+        glue = arn.format("glue")
         return tuple(
             need(f"glue:{operation}", resource)
             for resource in (
-                catalog,
-                f"{arn.format('glue')}:database/{database}",
-                f"{arn.format('glue')}:table/{database}/{table}",
+                f"{glue}:catalog",
+                f"{glue}:database/{database}",
+                f"{glue}:table/{database}/{table}",
             )
         )
     if service == "quicksight" and operation in {"CreateIngestion", "DescribeIngestion"}:
