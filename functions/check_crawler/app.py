@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from booking_core.aws import aws_client
 from booking_core.aws.settings import Settings
@@ -26,6 +27,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = parse_event(event, CrawlerPoll)
     logger.set_correlation_id(request.execution)
     checked = check_partition_crawl(request, Settings.from_env(), aws_client)
+    metrics.add_metric(name="CrawlerPolls", unit=MetricUnit.Count, value=1)
     logger.info(
         "crawler polled",
         extra=checked.model_dump(

@@ -1,8 +1,8 @@
-"""IngestApi: ``POST /v1/bookings`` (HTTP API, payload format 2.0).
+"""IngestApi: ``POST /v1/bookings`` and ``GET /v1/openapi.json`` (HTTP API, payload format 2.0).
 
-The body is one booking or a list of them; a request is all or nothing (see
-``booking_core.usecases.bookings_api``): 200 with the booking ids, or 400 with the reasons per
-booking, 413 past the limits, 503 when the bookings could not be stored.
+Each booking of a request is accepted (put to Firehose) or rejected (with its fields and rules,
+and kept in the lake's rejected rows), by its position: see
+``booking_core.usecases.bookings_api`` and, for the statuses, ``booking_core.api_contract``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from booking_core.aws import aws_client
 from booking_core.aws.settings import Settings
-from booking_core.usecases.bookings_api import post_bookings
+from booking_core.usecases.bookings_api import handle_request
 from booking_core.workflow import parse_event
 
 logger = Logger()
@@ -28,15 +28,21 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_event(event, APIGatewayProxyEventV2Model)
-    answer = post_bookings(request, Settings.from_env(), aws_client)
+    answer = handle_request(request, Settings.from_env(), aws_client, context=context)
+    metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
     counts = {
         "ApiBookingsReceived": answer.received,
         "ApiBookingsRejected": answer.rejected,
-        "RecordsDelivered": answer.delivered,
+        "ApiBookingsDelivered": answer.delivered,
+        "ApiRequestsReplayed": int(answer.replayed),
     }
     for name, value in counts.items():
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    if answer.delivery_error:
-        logger.error("bookings not delivered", extra={"error": answer.delivery_error})
+    if answer.error:
+        logger.error(
+            "request not processed", extra={"status": answer.status, "error": answer.error}
+        )
+    elif answer.status >= 400:
+        logger.info("request refused", extra={"status": answer.status, "answer": answer.body})
     return answer.response()

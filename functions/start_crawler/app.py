@@ -33,4 +33,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="CrawlerAlreadyRunning", unit=MetricUnit.Count, value=1)
     else:
         logger.info("crawler started", extra={"crawler": started.crawler})
+        metrics.add_metric(name="CrawlersStarted", unit=MetricUnit.Count, value=1)
     return started.model_dump(mode="json")

@@ -39,6 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         file = validate_file(request, Settings.from_env(), aws_client)
     except UnreadableFileError as exc:
         logger.error("unreadable file", extra={"problem": exc.problem})
+        metrics.add_metric(name="UnreadableFiles", unit=MetricUnit.Count, value=1)
         raise UnreadableFile(str(exc)) from exc
     logger.append_keys(object_id=file.object_id)
     if isinstance(file, DuplicateFile):

@@ -9,6 +9,7 @@ import os
 import shlex
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pyarrow.dataset as pads
@@ -62,15 +63,10 @@ def test_progress_is_silent_when_quiet_and_plain_lines_off_a_terminal() -> None:
     assert isinstance(progress, LineProgress)
     task = progress.start("a.csv")
     progress.update(task, stage="Validate")
-    progress.update(task, stage="Validate")
-    progress.update(task, stage="Enrich")
+    progress.update(task, stage="Enrich", completed=1, total=2, rows=10)
     progress.finish(task, "succeeded")
-    assert stream.getvalue().splitlines() == [
-        "a.csv ...",
-        "a.csv: Validate",
-        "a.csv: Enrich",
-        "a.csv: succeeded",
-    ]
+    (line,) = stream.getvalue().splitlines()  # one line per file, not one per stage
+    assert line.startswith("[1] a.csv: succeeded (")
 
 
 # -- invoke ----------------------------------------------------------------------------------------
@@ -83,7 +79,7 @@ def test_invoke_an_unknown_function_lists_the_valid_names_in_one_line(
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert err[0].startswith("error: unknown function 'NoSuchFunction'; valid: ")
+    assert err[0].startswith("bookings: error: unknown function 'NoSuchFunction'; valid: ")
     assert "ValidateFunction (validate)" in err[0]
 
 
@@ -92,7 +88,29 @@ def test_invoke_a_missing_event_file_is_one_line(
 ) -> None:
     code = main(["invoke", "validate", "--event", str(tmp_path / "none.json")])
     assert code == 2
-    assert capsys.readouterr().err.strip().startswith(f"error: {tmp_path / 'none.json'}: ")
+    assert (
+        capsys.readouterr().err.strip().startswith(f"bookings: error: {tmp_path / 'none.json'}: ")
+    )
+
+
+@pytest.mark.parametrize(
+    ("function", "event"),
+    [
+        ("CheckCrawlerFunction", "check_crawler.json"),
+        ("StartCrawlerFunction", "start_crawler.json"),
+    ],
+)
+def test_a_handler_always_has_a_metric_to_publish(
+    function: str, event: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Powertools warns "No application metrics to publish" when a handler adds none: on the
+    console offline, in the test warnings, and in CloudWatch Logs for every call in AWS."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["invoke", function, "--event", str(ROOT / "events" / event)])
+    assert code == 0, capsys.readouterr().err
+    assert not [w for w in caught if "No application metrics" in str(w.message)]
+    assert "No application metrics" not in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -199,7 +217,30 @@ def test_watch_a_missing_folder_is_one_line(
 ) -> None:
     code = main(["watch", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
     assert code == 2
-    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope'}: not a directory"
+    assert (
+        capsys.readouterr().err.strip() == f"bookings: error: {tmp_path / 'nope'}: not a directory"
+    )
+
+
+def test_a_run_writes_one_progress_line_per_file_and_json_keeps_stderr_quiet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = []
+    for index in range(2):
+        path = tmp_path / f"bookings_2025-0{index + 1}-01.csv"
+        write_csv(path, generate_rows(150, 40 + index), seed=40 + index)
+        files.append(str(path))
+    assert main(["run", *files, "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[0] for line in err] == [
+        "[1/2] bookings_2025-01-01.csv",
+        "[2/2] bookings_2025-02-01.csv",
+    ]
+    assert all("succeeded: 150 delivered" in line and "rows/s" in line for line in err)
+    assert main(["run", *files, "--out", str(tmp_path / "again"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert [f["status"] for f in json.loads(captured.out)["files"]] == ["succeeded", "succeeded"]
 
 
 # -- demo ------------------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow.dataset as pads
 import pytest
 
+from bookings.analytics.engine import open_catalog
 from bookings.cli import main
 from bookings.generator import generate_rows, write_csv
 
@@ -72,7 +72,7 @@ def test_a_clean_file_is_delivered_whole_and_catalogued(
     partitions = {p.name for p in (out / "lake" / "bookings").iterdir()}
     assert partitions
     assert all(name.startswith("ingest_date=") for name in partitions)
-    con = duckdb.connect(str(out / "catalog.duckdb"), read_only=True)
+    con = open_catalog(out)
     try:
         (count,) = con.execute("SELECT count(*) FROM bookings").fetchone()  # type: ignore[misc]
         (ids,) = con.execute("SELECT count(DISTINCT booking_id) FROM bookings").fetchone()  # type: ignore[misc]
@@ -266,7 +266,7 @@ def test_a_missing_file_is_one_line_and_exit_2(
     code = main(["run", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out")])
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"error: {tmp_path / 'nope.csv'}: no such file"
+    assert err == f"bookings: error: {tmp_path / 'nope.csv'}: no such file"
     assert not (tmp_path / "out").exists()
 
 

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pytest
 
+from bookings.analytics.engine import open_catalog
 from bookings.cli import main
 from bookings.generator import generate_rows, write_csv
 from bookings.offline.session import replayed_upload_time
@@ -85,9 +86,7 @@ def test_replayed_files_are_partitioned_by_the_dates_in_their_names(
     assert rejected == {"2025-04-15": by_name[april.name]["rejected"]}
 
     # The catalog's monthly summary sees two ingest months of history besides the current one.
-    import duckdb
-
-    con = duckdb.connect(str(out / "catalog.duckdb"), read_only=True)
+    con = open_catalog(out)
     try:
         months = con.execute(
             "SELECT month, bookings FROM monthly_summary ORDER BY month"

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import copy
+import base64
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def validated(stack: EmulatedStack) -> dict[str, Any]:
 def test_every_function_has_its_sample_event_and_an_empty_requirements_file(
     stack: EmulatedStack,
 ) -> None:
-    assert len(stack.functions) == 10
+    assert len(stack.functions) == 11
     for spec in stack.functions.values():
         assert (EVENTS / f"{spec.code_dir.name}.json").is_file(), spec.logical_id
         assert (spec.code_dir / "app.py").is_file()
@@ -135,6 +136,7 @@ REQUIRED_FIELD = {
     "finalize_file": "file",
     "quarantine_file": "detail",
     "ingest_api": "requestContext",
+    "transform_stream": "records",
 }
 
 
@@ -311,43 +313,135 @@ def test_quarantine_copies_reports_alerts_and_releases_the_claim(
     assert item["status"]["S"] == "FAILED"
 
 
-def api_event(body: Any) -> dict[str, Any]:
+def api_event(body: Any, **headers: str) -> dict[str, Any]:
     event = sample_event("ingest_api")
     event["body"] = body if isinstance(body, str) else json.dumps(body)
+    event["headers"].update(headers)
+    event["requestContext"]["requestId"] = uuid.uuid4().hex
     return event
 
 
+def api_answer(stack: EmulatedStack, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = stack.invoke("IngestApiFunction", event)
+    assert response["headers"]["content-type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"])
+
+
+def lake_bookings(stack: EmulatedStack, source_file: str) -> list[dict[str, Any]]:
+    return [
+        r for r in stack.read_json_lines("curated/bookings/") if r["source_file"] == source_file
+    ]
+
+
 def test_ingest_api_accepts_valid_bookings(stack: EmulatedStack) -> None:
-    response = stack.invoke("IngestApiFunction", sample_event("ingest_api"))
-    assert response["statusCode"] == 200
-    body = json.loads(response["body"])
+    status, body = api_answer(stack, sample_event("ingest_api"))
+    assert status == 200
+    assert body["source_file"] == "api#JKJaXmPLvHcESHA="
     assert [a["index"] for a in body["accepted"]] == [0, 1]
-    ids = {a["booking_id"] for a in body["accepted"]}
-    delivered = [r for r in stack.read_json_lines("curated/bookings/") if r["booking_id"] in ids]
-    assert len(delivered) == 2
+    assert body["rejected"] == []
+    # The live records went through the stream's TransformStream on the way: enriched.
+    delivered = lake_bookings(stack, body["source_file"])
+    assert sorted(r["booking_id"] for r in delivered) == sorted(
+        a["booking_id"] for a in body["accepted"]
+    )
+    sent = json.loads(sample_event("ingest_api")["body"])
     for record in delivered:
-        ScoredBooking.model_validate(record)
-        assert record["source_file"].startswith("api")
+        booking = ScoredBooking.model_validate(record)
+        original = sent[booking.row_number - 1]
+        assert {name: record[name] for name in original} == original
+        assert booking.origin_airport == original["route"][:3]
+        assert booking.booking_date == booking.ingested_at.date()
+        assert booking.booking_complete_probability is None
 
 
-def test_ingest_api_refuses_invalid_bookings_with_their_reasons(stack: EmulatedStack) -> None:
+def test_ingest_api_answers_each_booking_and_keeps_the_rejected_ones(
+    stack: EmulatedStack,
+) -> None:
     good = json.loads(sample_event("ingest_api")["body"])[0]
-    bad = copy.deepcopy(good)
-    bad["num_passengers"] = 42
-    response = stack.invoke("IngestApiFunction", api_event([good, bad, "text", {"seat": 1}]))
-    assert response["statusCode"] == 400
-    rejected = json.loads(response["body"])["rejected"]
-    assert [r["index"] for r in rejected] == [1, 2, 3]
-    assert any(reason.startswith("num_passengers:") for reason in rejected[0]["reasons"])
-    assert rejected[1]["reasons"] == ["booking:not_an_object"]
-    assert rejected[2]["reasons"] == ["seat:unknown_field"]
-    assert json.loads(response["body"])["accepted"] == []
+    bad = {**good, "num_passengers": 42}
+    status, body = api_answer(stack, api_event([good, bad, "text", {"seat": 1}, good]))
+    assert status == 200
+    assert [a["index"] for a in body["accepted"]] == [0, 4]
+    assert [r["index"] for r in body["rejected"]] == [1, 2, 3]
+    assert body["rejected"][0]["errors"] == [{"field": "num_passengers", "rule": "out_of_range"}]
+    assert body["rejected"][0]["message"] == "num_passengers '42' is out of range 1-9"
+    assert body["rejected"][1]["errors"] == [{"field": "booking", "rule": "not_an_object"}]
+    assert body["rejected"][2]["errors"] == [{"field": "seat", "rule": "unknown_field"}]
+    assert len(lake_bookings(stack, body["source_file"])) == 2
+    kept = [
+        RejectedRow.model_validate(row)
+        for row in stack.read_json_lines("quarantine/rows/")
+        if row["source_file"] == body["source_file"]
+    ]
+    assert [(row.row_number, row.reasons) for row in kept] == [
+        (2, ["num_passengers:out_of_range"]),
+        (3, ["booking:not_an_object"]),
+        (4, ["seat:unknown_field"]),
+    ]
+    assert json.loads(kept[0].raw) == bad
+    assert kept[1].raw == '"text"'
+
+
+def test_ingest_api_delivers_a_retried_request_once(stack: EmulatedStack) -> None:
+    good = json.loads(sample_event("ingest_api")["body"])
+    key = "0b9c1f4e-0d7e-4d8a-9c55-7d1b6f0e2a31"
+    first = stack.invoke("IngestApiFunction", api_event(good, **{"idempotency-key": key}))
+    assert first["headers"]["Idempotency-Replayed"] == "false"
+    retried = stack.invoke("IngestApiFunction", api_event(good, **{"idempotency-key": key}))
+    assert retried["statusCode"] == 200
+    assert retried["headers"]["Idempotency-Replayed"] == "true"
+    assert json.loads(retried["body"]) == json.loads(first["body"])
+    assert len(lake_bookings(stack, f"api#{key}")) == 2
+    other_body = api_event(good[:1], **{"idempotency-key": key})
+    status, body = api_answer(stack, other_body)
+    assert status == 422
+    assert body == {"error": "this Idempotency-Key was used with another body"}
+    status, body = api_answer(stack, api_event(good, **{"idempotency-key": "not a key"}))
+    assert status == 400
+    table = stack.resource_name("ApiIdempotencyTable")
+    items = stack.client("dynamodb").scan(TableName=table)["Items"]
+    assert [item["status"]["S"] for item in items] == ["COMPLETED"]
 
 
 def test_ingest_api_limits(stack: EmulatedStack) -> None:
     good = json.loads(sample_event("ingest_api")["body"])[0]
-    assert stack.invoke("IngestApiFunction", api_event([good] * 501))["statusCode"] == 413
-    assert stack.invoke("IngestApiFunction", api_event("{not json"))["statusCode"] == 400
-    assert stack.invoke("IngestApiFunction", api_event([]))["statusCode"] == 400
-    single = stack.invoke("IngestApiFunction", api_event(good))
-    assert single["statusCode"] == 200
+    assert api_answer(stack, api_event([good] * 501))[0] == 413
+    assert api_answer(stack, api_event("{not json"))[0] == 400
+    assert api_answer(stack, api_event([]))[0] == 400
+    status, body = api_answer(stack, api_event(good))
+    assert (status, len(body["accepted"])) == (200, 1)
+
+
+def test_ingest_api_serves_its_openapi_document(stack: EmulatedStack) -> None:
+    event = sample_event("ingest_api")
+    event.update(rawPath="/v1/openapi.json", routeKey="GET /v1/openapi.json", body=None)
+    event["requestContext"]["http"].update(method="GET", path="/v1/openapi.json")
+    status, document = api_answer(stack, event)
+    assert status == 200
+    assert document == json.loads((ROOT / "docs" / "openapi.json").read_text())
+
+
+def test_transform_stream_answers_every_record_of_its_sample_event(stack: EmulatedStack) -> None:
+    event = sample_event("transform_stream")
+    answer = stack.invoke("TransformStreamFunction", event)
+    results = {r["recordId"]: r for r in answer["records"]}
+    assert list(results) == [r["recordId"] for r in event["records"]]
+    live, scored, garbage = event["records"]
+    assert results[live["recordId"]]["result"] == "Ok"
+    enriched = ScoredBooking.model_validate_json(
+        base64.b64decode(results[live["recordId"]]["data"])
+    )
+    sent = json.loads(base64.b64decode(live["data"]))
+    assert enriched.source_file == sent["source_file"]
+    assert enriched.route == sent["booking"]["route"]
+    assert enriched.destination_airport == sent["booking"]["route"][3:]
+    assert results[scored["recordId"]] == {
+        "recordId": scored["recordId"],
+        "result": "Ok",
+        "data": scored["data"],
+    }
+    assert results[garbage["recordId"]] == {
+        "recordId": garbage["recordId"],
+        "result": "ProcessingFailed",
+        "data": garbage["data"],
+    }

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -14,7 +13,7 @@ from booking_core.schema import RejectedRow, ScoredBooking
 from support.lake_builder import build_lake
 
 from bookings.analytics import sql_files
-from bookings.analytics.engine import build_catalog
+from bookings.analytics.engine import build_catalog, open_catalog
 from bookings.lake import (
     BOOKINGS_SCHEMA,
     REJECTED_SCHEMA,
@@ -60,7 +59,7 @@ def test_files_are_partitioned_by_ingest_date(built) -> None:
 
 
 def test_every_record_is_stored_once_with_its_values(built) -> None:
-    con = duckdb.connect(str(build_catalog(built.root)))
+    con = open_catalog(build_catalog(built.root).parent)
     try:
         assert con.execute("SELECT count(*) FROM bookings").fetchone()[0] == len(built.bookings)
         stored = con.execute("SELECT count(*) FROM rejected_bookings").fetchone()[0]
@@ -111,7 +110,7 @@ def test_dedupe_makes_a_second_run_of_the_same_rows_add_nothing(tmp_path: Path, 
         assert writer.add_bookings(records + built.bookings[300:310]) == 10
         assert writer.add_rejected(rejected) == 0
         assert writer.stats.skipped_bookings == 300
-    con = duckdb.connect(str(build_catalog(tmp_path)))
+    con = open_catalog(build_catalog(tmp_path).parent)
     try:
         assert con.execute(
             "SELECT count(*), count(DISTINCT booking_id) FROM bookings"
@@ -140,7 +139,7 @@ def test_a_lake_without_rejections_still_has_both_tables(tmp_path: Path, built) 
     rows = [b for b in built.bookings if b["source_file"] == first][:10]
     with LakeWriter(tmp_path) as writer:
         writer.add_bookings(rows)
-    con = duckdb.connect(str(build_catalog(tmp_path)))
+    con = open_catalog(build_catalog(tmp_path).parent)
     try:
         assert con.execute("SELECT count(*) FROM rejected_bookings").fetchone()[0] == 0
         # No audit row commits the file yet: what users query leaves its rows out.
@@ -151,7 +150,7 @@ def test_a_lake_without_rejections_still_has_both_tables(tmp_path: Path, built) 
         writer.add_audit(
             [committed_file_record(first, valid=10, rejected=0, finished_at=datetime.now(UTC))]
         )
-    con = duckdb.connect(str(build_catalog(tmp_path)))
+    con = open_catalog(build_catalog(tmp_path).parent)
     try:
         assert con.execute("SELECT count(*) FROM ingest_audit").fetchone()[0] == 1
         assert con.execute("SELECT * FROM data_quality_summary").fetchone()[0] == 10

@@ -196,7 +196,7 @@ def test_bad_inputs_get_a_one_line_error(
         == 1
     )
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error:")
+    assert err.startswith("bookings: error:")
     assert "\n" not in err
     assert "Traceback" not in err
     assert main(["train", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path)]) == 1

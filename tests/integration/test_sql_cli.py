@@ -59,7 +59,7 @@ def test_sql_runs_trino_sql_on_the_lake(lake: BuiltLake) -> None:
 def test_bad_sql_is_one_line_and_exit_2(lake: BuiltLake, statement: str, message: str) -> None:
     result = bookings("sql", statement, "--lake", str(lake.root))
     assert result.returncode == 2
-    assert result.stderr.startswith("error: ")
+    assert result.stderr.startswith("bookings: error: ")
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
@@ -89,7 +89,7 @@ def test_sql_writes_csv_and_xlsx(lake: BuiltLake, tmp_path: Path) -> None:
         "sql", query, "--lake", str(lake.root), "--format", "xlsx", "--out", str(book_path)
     )
     assert result.returncode == 0, result.stderr
-    sheet = load_workbook(book_path).active
+    sheet = load_workbook(book_path)["query"]
     values = list(sheet.values)
     assert values[0] == ("trip_type", "bookings", "completed", "completion_rate")
     assert [v[1] for v in values[1:]] == [int(r["bookings"]) for r in rows]
@@ -113,7 +113,7 @@ def test_report_writes_csvs_workbook_and_dashboards(lake: BuiltLake, tmp_path: P
             assert next(reader) == [dimension, "bookings", "completed", "completion_rate"]
             assert sum(1 for _ in reader) > 0
     book = load_workbook(out / "kpis.xlsx", read_only=True)
-    assert len(book.sheetnames) == len(sql_files.kpis())
+    assert len(book.sheetnames) == len(sql_files.kpis()) + 2  # the index and the definitions
     for name in ("marketing", "analyst", "direction", "direction_report"):
         html = (out / f"{name}.html").read_text(encoding="utf-8")
         # Nothing to fetch: no element points outside the page (the browser tests watch the

@@ -101,7 +101,7 @@ def test_missing_paths_and_directories_exit_2(tmp_path: Path) -> None:
     ):
         result = _validate(path)
         assert result.returncode == 2
-        assert result.stderr.strip() == f"bookings validate: {path}: {problem}"
+        assert result.stderr.strip() == f"bookings: error: {path}: {problem}"
         assert result.stdout == ""
 
 

@@ -14,7 +14,10 @@ FUNCTIONS = {
     "QuarantineFileFunction": "quarantine_file",
     "FinalizeFileFunction": "finalize_file",
     "IngestApiFunction": "ingest_api",
+    "TransformStreamFunction": "transform_stream",
 }
+# Functions no state machine invokes: API Gateway invokes one, Firehose the other.
+NOT_IN_WORKFLOWS = {"IngestApiFunction", "TransformStreamFunction"}
 # The retraining workflow's steps (their contract: tests/integration/test_train_state_machine.py).
 TRAINING_FUNCTIONS = {
     "EvaluateModelFunction": "evaluate_model",
@@ -30,6 +33,7 @@ CONTRACT_ENVIRONMENT = {
     "QUARANTINE_PREFIX",
     "CHUNK_SIZE",
     "IDEMPOTENCY_TABLE",
+    "API_IDEMPOTENCY_TABLE",
     "DELIVERY_STREAM_NAME",
     "CRAWLER_NAME",
     "ALERT_TOPIC_ARN",
@@ -45,7 +49,7 @@ CONTRACT_ENVIRONMENT = {
     "AUDIT_TABLE",
 }
 SUBSTITUTIONS = {
-    f"{logical_id}Arn" for logical_id in FUNCTIONS if logical_id != "IngestApiFunction"
+    f"{logical_id}Arn" for logical_id in FUNCTIONS if logical_id not in NOT_IN_WORKFLOWS
 }
 SUBSTITUTIONS |= {
     "LakeBucketName",

@@ -154,7 +154,7 @@ def check_command(data: bytes) -> None:
         ):
             code = validate.run(args)
         if code == validate.EXIT_UNREADABLE:
-            assert stderr.getvalue().startswith(f"bookings validate: {path}: ")
+            assert stderr.getvalue().startswith(f"bookings: error: {path}: ")
             assert stderr.getvalue().count("\n") == 1
             return
         assert code == validate.EXIT_OK, stderr.getvalue()

@@ -24,6 +24,7 @@ from moto.events.models import EventPattern
 from support.contract import (
     CONTRACT_ENVIRONMENT,
     FUNCTIONS,
+    NOT_IN_WORKFLOWS,
     SUBSTITUTIONS,
     TRAINING_FUNCTIONS,
 )
@@ -169,6 +170,33 @@ def test_rejected_table_columns_are_the_rejected_row_fields(template: dict[str, 
     descriptor = table["StorageDescriptor"]
     assert descriptor["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
     assert descriptor["Location"] == {"Fn::Sub": "s3://${LakeBucket}/quarantine/rows/"}
+
+
+@pytest.mark.parametrize(
+    ("table", "location"),
+    [("bookings", "curated/bookings/"), ("rejected_bookings", "quarantine/rows/")],
+)
+def test_day_partitions_are_projected_where_they_are_written(
+    template: dict[str, Any], table: str, location: str
+) -> None:
+    """Athena finds a new day's partition without a crawl (live bookings arrive every day; the
+    crawler runs after files): its template is the table's location plus the key Firehose and
+    Validate write."""
+    table_spec = table_input(template, table)
+    parameters = table_spec["Parameters"]
+    assert parameters["projection.enabled"] == "true"
+    assert parameters["projection.ingest_date.type"] == "date"
+    assert parameters["projection.ingest_date.format"] == "yyyy-MM-dd"
+    assert parameters["projection.ingest_date.range"].endswith(",NOW")
+    assert table_spec["StorageDescriptor"]["Location"] == {
+        "Fn::Sub": f"s3://${{LakeBucket}}/{location}"
+    }
+    assert parameters["storage.location.template"] == {
+        "Fn::Sub": f"s3://${{LakeBucket}}/{location}ingest_date=${{!ingest_date}}/"
+    }
+    stream = template["Resources"]["BookingsDeliveryStream"]["Properties"]
+    prefix = stream["ExtendedS3DestinationConfiguration"]["Prefix"]
+    assert prefix == "curated/bookings/ingest_date=!{timestamp:yyyy-MM-dd}/"
 
 
 def test_audit_table_columns_are_the_audit_row_fields(template: dict[str, Any]) -> None:
@@ -404,7 +432,7 @@ def test_state_machine_substitutions_match_the_definition(template: dict[str, An
         for policy in machine["Policies"]
         if "LambdaInvokePolicy" in policy
     }
-    assert invoked == set(FUNCTIONS) - {"IngestApiFunction"}
+    assert invoked == set(FUNCTIONS) - NOT_IN_WORKFLOWS
 
 
 def test_every_function_logs_to_its_own_retained_log_group(template: dict[str, Any]) -> None:

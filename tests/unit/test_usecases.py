@@ -4,20 +4,17 @@ HTTP answers that are given before any booking is delivered."""
 
 from __future__ import annotations
 
-import base64
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+from booking_core.api_contract import MAX_BODY_BYTES, MAX_BOOKINGS_PER_REQUEST
 from booking_core.aws.settings import Settings
+from booking_core.enrichment import booking_id
 from booking_core.errors import ReconciliationError
-from booking_core.usecases.bookings_api import (
-    MAX_BODY_BYTES,
-    MAX_BOOKINGS_PER_REQUEST,
-    post_bookings,
-)
+from booking_core.usecases.bookings_api import accept_bookings, handle_request
 from booking_core.usecases.chunks import ChunkReceipt, receipt_key, stage_key
 from booking_core.usecases.finalize import reconcile, summarize
 from booking_core.usecases.model_release import decide, resource_name
@@ -234,18 +231,18 @@ def test_requests_refused_before_delivery() -> None:
     good = json.loads(sample_event("ingest_api")["body"])[0]
     not_post = sample_event("ingest_api")
     not_post["requestContext"]["http"]["method"] = "GET"
-    answers = {
-        "method": post_bookings(
-            parse_event(not_post, APIGatewayProxyEventV2Model), settings, no_aws
-        ),
-        "base64": post_bookings(api_request("%%%", isBase64Encoded=True), settings, no_aws),
-        "size": post_bookings(api_request("x" * (MAX_BODY_BYTES + 1)), settings, no_aws),
-        "json": post_bookings(api_request("{not json"), settings, no_aws),
-        "empty": post_bookings(api_request([]), settings, no_aws),
-        "many": post_bookings(
-            api_request([good] * (MAX_BOOKINGS_PER_REQUEST + 1)), settings, no_aws
-        ),
+    keyed = sample_event("ingest_api")
+    keyed["headers"]["idempotency-key"] = "two words"
+    requests = {
+        "method": parse_event(not_post, APIGatewayProxyEventV2Model),
+        "base64": api_request("%%%", isBase64Encoded=True),
+        "size": api_request("x" * (MAX_BODY_BYTES + 1)),
+        "json": api_request("{not json"),
+        "empty": api_request([]),
+        "many": api_request([good] * (MAX_BOOKINGS_PER_REQUEST + 1)),
+        "key": parse_event(keyed, APIGatewayProxyEventV2Model),
     }
+    answers = {name: handle_request(r, settings, no_aws) for name, r in requests.items()}
     assert {name: answer.status for name, answer in answers.items()} == {
         "method": 405,
         "base64": 400,
@@ -253,24 +250,46 @@ def test_requests_refused_before_delivery() -> None:
         "json": 400,
         "empty": 400,
         "many": 413,
+        "key": 400,
     }
     assert answers["many"].body == {"error": "501 bookings: at most 500 per request"}
     assert all(answer.delivered == 0 for answer in answers.values())
 
 
-def test_one_invalid_booking_refuses_the_whole_request() -> None:
-    good = json.loads(sample_event("ingest_api")["body"])[0]
-    encoded = base64.b64encode(json.dumps([good, {**good, "num_passengers": 42}]).encode())
-    answer = post_bookings(
-        api_request(encoded.decode(), isBase64Encoded=True), Settings.from_env(), no_aws
+def test_the_openapi_document_is_served_without_aws() -> None:
+    event = sample_event("ingest_api")
+    event.update(rawPath="/v1/openapi.json", body=None)
+    event["requestContext"]["http"]["method"] = "GET"
+    answer = handle_request(
+        parse_event(event, APIGatewayProxyEventV2Model), Settings.from_env(), no_aws
     )
-    assert answer.status == 400
-    assert (answer.received, answer.rejected, answer.delivered) == (2, 1, 0)
-    assert answer.body["accepted"] == []
-    assert [r["index"] for r in answer.body["rejected"]] == [1]
-    response = answer.response()
-    assert response["statusCode"] == 400
-    assert json.loads(response["body"]) == answer.body
+    assert answer.status == 200
+    assert answer.body["paths"]["/v1/bookings"]["post"]["operationId"] == "postBookings"
+
+
+def test_accepted_bookings_go_to_the_stream_as_live_records() -> None:
+    sent = json.loads(sample_event("ingest_api")["body"])
+    received_at = datetime(2024, 5, 17, 9, 31, 5, tzinfo=UTC)
+    delivered: list[bytes] = []
+    outcome = accept_bookings(
+        sent, "api#abc", received_at, Settings.from_env(), no_aws, deliver=delivered.extend
+    )
+    records = [json.loads(line) for line in delivered]
+    assert [r["booking"] for r in records] == sent
+    assert {r["received_at"] for r in records} == {"2024-05-17T09:31:05.000000Z"}
+    assert outcome == {
+        "body": {
+            "source_file": "api#abc",
+            "received": 2,
+            "accepted": [
+                {"index": 0, "booking_id": booking_id("api#abc", 1)},
+                {"index": 1, "booking_id": booking_id("api#abc", 2)},
+            ],
+            "rejected": [],
+        },
+        "delivered": 2,
+        "rejected": 0,
+    }
 
 
 # -- what the audit trail records ----------------------------------------------------------------

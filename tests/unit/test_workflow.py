@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayProxyEventV2Model,
+    KinesisFirehoseModel,
+)
 from booking_core.workflow import (
     ChunkTask,
     CrawlerChecked,
@@ -49,6 +52,7 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
     "finalize_file": FinalizeRequest,
     "quarantine_file": QuarantineRequest,
     "ingest_api": APIGatewayProxyEventV2Model,
+    "transform_stream": KinesisFirehoseModel,
     "evaluate_model": EvaluationRequest,
     "promote_model": PromotionRequest,
 }

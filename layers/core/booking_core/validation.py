@@ -82,6 +82,7 @@ RULE_TEXT: Final = {
     "not_allowed": "is not an allowed value",
     "bad_format": "is not 6 letters (origin and destination IATA codes)",
     "too_long": f"is longer than {MAX_BOOKING_ORIGIN_CHARS} characters",
+    "control_character": "holds a control character (a line break, a tab, NUL...)",
 }
 
 

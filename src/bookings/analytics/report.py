@@ -45,7 +45,8 @@ def build_report(lake: str | Path, out_dir: str | Path, *, dashboards: bool = Tr
             result.csv_files.append(path)
         mark = time.perf_counter()
         result.workbook = out / WORKBOOK_NAME
-        write_workbook(tables, result.workbook)
+        entries = {entry.name: entry for entry in sql_files.kpis()}
+        write_workbook(tables, result.workbook, definitions=entries)
         result.seconds["workbook"] = time.perf_counter() - mark
         if dashboards:
             from bookings.analytics.dashboards import write_dashboards

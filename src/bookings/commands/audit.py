@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from bookings.errors import CommandError
 
 # The columns of the human table (the JSON has every field).
 SHOWN = (
@@ -71,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = audit_lake(args.lake)
     except (FileNotFoundError, QueryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     if args.json:
         print(json.dumps(report.to_json(), indent=1, default=str))
     else:

@@ -32,6 +32,8 @@ from bookings.commands.run import add_wait_option
 if TYPE_CHECKING:
     from bookings.offline.lock import OutputLock
 
+from bookings.errors import CommandError
+
 DEFAULT_OUT = "demo-output"
 DEFAULT_ROWS = 50_000
 # 24 complete months and the current one, in progress: the direction's last 12 complete months
@@ -229,21 +231,41 @@ def run(args: argparse.Namespace) -> int:
     from bookings.offline.lock import OutputFolderBusyError, OutputLock
 
     if args.rows < 1:
-        print("error: --rows must be at least 1", file=sys.stderr)
-        return 2
+        raise CommandError("--rows must be at least 1")
     lock = OutputLock(args.out, wait=args.wait)
     try:
         lock.acquire()
     except OutputFolderBusyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     except OSError as exc:
-        print(f"error: {args.out}: cannot write ({exc.strerror or exc})", file=sys.stderr)
-        return 2
+        raise CommandError(f"{args.out}: cannot write ({exc.strerror or exc})") from None
     try:
         return _run_locked(args, lock)
     finally:
         lock.release()
+
+
+def _generate(out_dir: Path, rows: int, out: TextIO, timings: dict[str, float]) -> DemoFiles:
+    _step(f"1. generating booking files in {out_dir / 'data'}", out)
+    mark = time.perf_counter()
+    try:
+        files = generate_files(out_dir / "data", rows)
+    except OSError as exc:
+        raise CommandError(f"{out_dir}: cannot write ({exc.strerror or exc})") from None
+    timings["generate"] = time.perf_counter() - mark
+    first, last = files.monthly[0], files.monthly[-1]
+    sizes = [export.rows for export in files.monthly]
+    print(
+        f"{len(files.monthly)} monthly exports {first.path.name} .. {last.path.name}: "
+        f"{rows:,} bookings ({min(sizes):,} to {max(sizes):,} a month; the first in "
+        "Latin-1 with CRLF like the public file, the others as copies circulate)\n"
+        f"{files.dirty.name}: {DIRTY_ROWS:,} bookings re-saved as UTF-8 with faults\n"
+        f"{files.live.name}: {LIVE_ROWS:,} live bookings without an outcome (to be scored)\n"
+        f"{files.broken.name}: an error page saved as .csv (to be quarantined)",
+        file=out,
+    )
+
+    return files
 
 
 def _run_locked(args: argparse.Namespace, lock: OutputLock) -> int:
@@ -258,26 +280,7 @@ def _run_locked(args: argparse.Namespace, lock: OutputLock) -> int:
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
-    _step(f"1. generating booking files in {out_dir / 'data'}", out)
-    mark = time.perf_counter()
-    try:
-        files = generate_files(out_dir / "data", args.rows)
-    except OSError as exc:
-        print(f"error: {out_dir}: cannot write ({exc.strerror or exc})", file=sys.stderr)
-        return 2
-    timings["generate"] = time.perf_counter() - mark
-    first, last = files.monthly[0], files.monthly[-1]
-    sizes = [export.rows for export in files.monthly]
-    print(
-        f"{len(files.monthly)} monthly exports {first.path.name} .. {last.path.name}: "
-        f"{args.rows:,} bookings ({min(sizes):,} to {max(sizes):,} a month; the first in "
-        "Latin-1 with CRLF like the public file, the others as copies circulate)\n"
-        f"{files.dirty.name}: {DIRTY_ROWS:,} bookings re-saved as UTF-8 with faults\n"
-        f"{files.live.name}: {LIVE_ROWS:,} live bookings without an outcome (to be scored)\n"
-        f"{files.broken.name}: an error page saved as .csv (to be quarantined)",
-        file=out,
-    )
-
+    files = _generate(out_dir, args.rows, out, timings)
     model: Path | None = None
     if _has("bookings.ml"):
         _step("2. training the booking-completion model", out)
@@ -299,8 +302,7 @@ def _run_locked(args: argparse.Namespace, lock: OutputLock) -> int:
             files.all(), out_dir, model=model, progress=progress, replay_dates=True, lock=lock
         )
     except (OfflineRunError, LedgerError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     finally:
         progress.close()
     timings["run"] = time.perf_counter() - mark

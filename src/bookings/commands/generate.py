@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bookings.errors import CommandError
+
 
 def _fraction(text: str) -> float:
     try:
@@ -61,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
     out: Path = args.out
     if out.parent and not out.parent.exists():
-        print(f"{out}: directory {out.parent} does not exist", file=sys.stderr)
-        return 2
+        raise CommandError(f"{out}: directory {out.parent} does not exist")
+    if out.is_dir():
+        raise CommandError(f"{out}: is a directory; --out names the CSV file to write")
     started = time.perf_counter()
     try:
         summary = write_csv(
@@ -75,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     except OSError as exc:
-        print(f"{out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"{out}: cannot write ({exc.strerror or exc})") from None
     elapsed = time.perf_counter() - started
     faults = f", {summary.faulty_rows} with faults" if args.dirty else ""
     print(

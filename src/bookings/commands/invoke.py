@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bookings.errors import CommandError
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from bookings.offline.seeding import seed_help
@@ -148,8 +150,7 @@ def run(args: argparse.Namespace) -> int:
         if source is not None and not source.is_file():
             raise ValueError(f"{source}: no such file")
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     logs = io.StringIO()
     stdout = sys.stdout
     response: Any = None
@@ -178,8 +179,7 @@ def run(args: argparse.Namespace) -> int:
                     failure = {"errorType": exc.error_type, "errorMessage": exc.error_message}
     except (ValueError, HarnessError, TemplateError, SeedError, LambdaInvocationError) as exc:
         sys.stderr.write(logs.getvalue())
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     sys.stderr.write(logs.getvalue())
     print(json.dumps(failure if failure is not None else response, indent=1), file=stdout)
     return 1 if failure is not None else 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from bookings.errors import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = build_report(args.lake, out, dashboards=not args.no_dashboards)
     except (FileNotFoundError, QueryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"{out}: cannot write ({exc.strerror or exc})") from None
     print(
         f"{len(result.csv_files)} KPI tables, {result.workbook.name if result.workbook else '-'}"
         f" and {len(result.dashboards)} dashboards written to {out}"

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from bookings.errors import CommandError
 
 if TYPE_CHECKING:
     from bookings.offline.session import FileResult, RunResult
@@ -25,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="booking files (.csv, .gz, .zip)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (and no progress)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
         "--model",
@@ -138,12 +143,26 @@ def print_summary(result: RunResult, stream: TextIO) -> None:
     )
 
 
+def check_files(files: list[str]) -> None:
+    """One line for the first argument that is not a file a run can take."""
+    for name in files:
+        path = Path(name)
+        if path.is_dir():
+            raise CommandError(
+                f"{path}: is a directory; give the booking files in it (for example {path}/*.csv)"
+            )
+        if not path.exists():
+            raise CommandError(f"{path}: no such file")
+
+
 def run(args: argparse.Namespace) -> int:
     from bookings.offline.ledger import LedgerError
     from bookings.offline.session import OfflineRunError, run_files
     from bookings.progress import create_progress
 
-    progress = create_progress(quiet=args.quiet)
+    check_files(args.files)
+    # --json keeps stderr quiet too: the JSON object is the whole output.
+    progress = create_progress(quiet=args.quiet or args.json)
     try:
         result = run_files(
             args.files,
@@ -154,8 +173,7 @@ def run(args: argparse.Namespace) -> int:
             wait=args.wait,
         )
     except (OfflineRunError, LedgerError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     finally:
         progress.close()
     if args.json:

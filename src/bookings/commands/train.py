@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "train",
         help="train the booking-completion model (LightGBM, cross-validated, calibrated)",
         description="Train on labelled booking files; writes DIR/model.tar.gz (SageMaker layout), "
-        "DIR/model_card.md and DIR/metrics.json. A stratified 20%% test split is held out (or "
+        "DIR/model_card.md and DIR/metrics.json. A stratified 20% test split is held out (or "
         "--test-data is the test) and reported separately. The model's settings are chosen by a "
         "seeded search scored by cross-validation on the training part only, bounded by "
         "--time-budget and --trials.",

@@ -12,15 +12,12 @@ import re
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
-from booking_core.errors import UnreadableFileError
-from booking_core.jsonl import BackgroundWriter
-from booking_core.pipeline import ValidationRun, process_stream, validate_stream
+from bookings.errors import fail
 
-from bookings.fastpath import parallel
-from bookings.fastpath.writer import write_jsonl
+if TYPE_CHECKING:
+    from booking_core.pipeline import ValidationRun
 
 EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1
@@ -94,6 +91,9 @@ def output_stem(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import orjson
+    from booking_core.errors import UnreadableFileError
+
     path: Path = args.path
     try:
         summary = _validate(path, args)
@@ -118,13 +118,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fail(args: argparse.Namespace, file: str, problem: str, code: int) -> int:
-    print(f"bookings validate: {file}: {problem}", file=sys.stderr)
+    import orjson
+
+    fail(f"{file}: {problem}", code)
     if args.json:
         sys.stdout.write(orjson.dumps({"file": file, "error": problem}).decode() + "\n")
     return code
 
 
 def _validate(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from booking_core.pipeline import validate_stream
+
+    from bookings.fastpath import parallel
+
     if path.is_dir():
         raise IsADirectoryError(str(path))
     booking_date = args.booking_date or booking_date_from_name(path)
@@ -141,6 +147,13 @@ def _validate(path: Path, args: argparse.Namespace) -> dict[str, Any]:
 def _write_outputs(
     stream: Any, path: Path, out_dir: Path, booking_date: date | None, workers: int
 ) -> dict[str, Any]:
+    import orjson
+    from booking_core.jsonl import BackgroundWriter
+    from booking_core.pipeline import process_stream
+
+    from bookings.fastpath import parallel
+    from bookings.fastpath.writer import write_jsonl
+
     stem = output_stem(path)
     ingested_at = datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bookings.commands.run import add_wait_option
+from bookings.errors import CommandError
 
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", ".download")
 
@@ -101,11 +102,9 @@ def run(args: argparse.Namespace) -> int:  # noqa: C901
 
     folder = Path(args.folder)
     if not folder.is_dir():
-        print(f"error: {folder}: not a directory", file=sys.stderr)
-        return 2
+        raise CommandError(f"{folder}: not a directory")
     if args.interval <= 0:
-        print("error: --interval must be more than 0 seconds", file=sys.stderr)
-        return 2
+        raise CommandError("--interval must be more than 0 seconds")
     progress = create_progress(quiet=args.quiet)
     processed = 0
     broken = False
@@ -136,8 +135,7 @@ def run(args: argparse.Namespace) -> int:  # noqa: C901
                 time.sleep(args.interval)
     except (OfflineRunError, LedgerError) as exc:
         progress.close()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     except KeyboardInterrupt:
         progress.note("stopped")
     finally:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from booking_core.errors import BookingError
 
+from bookings.errors import fail as report_error
+
 if TYPE_CHECKING:
     from bookings.ml.data import LoadedBookings
 
 
 def fail(message: str, code: int = 1) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+    return report_error(message, code)
 
 
 def guarded(run: Callable[[Any], int]) -> Callable[[Any], int]:

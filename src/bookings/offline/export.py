@@ -7,7 +7,8 @@ folder: ``bookings.offline.commit`` moves them into ``DIR/lake/`` once the file 
 removed from the emulated bucket (every version), so that memory holds only what is still in
 flight, however large the file. The audit rows are handed back rather than written: the session
 decides the file's outcome before they are stored. Quarantined files and their error reports
-are copied to ``DIR/quarantine/``.
+are copied to ``DIR/quarantine/``, and the records the delivery stream's processor failed
+(Firehose's error prefix) are moved to ``DIR/quarantine/stream/``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from bookings.lake import AUDIT_TABLE, BOOKINGS_TABLE, REJECTED_TABLE, LakeWrite
 EXPORTED_TABLES = (BOOKINGS_TABLE, REJECTED_TABLE, AUDIT_TABLE)
 
 QUARANTINE_DIR = "quarantine"
+# Under DIR/quarantine/: the records a delivery stream's processor failed, by their S3 key.
+STREAM_ERRORS_DIR = "stream"
 
 
 class SeenRows:
@@ -98,6 +101,36 @@ def stored_rows(table_dir: Path, source_file: str) -> list[int]:
     finally:
         con.close()
     return [int(row[0]) for row in rows]
+
+
+def stored_sources(table_dir: Path, prefix: str) -> list[tuple[str, int]]:
+    """(source_file, row_number) of the rows of a lake table whose source starts with
+    ``prefix`` (none when the table has no files)."""
+    if not any(table_dir.glob("*/*.parquet")):
+        return []
+    import duckdb
+
+    pattern = str(table_dir / "*" / "*.parquet").replace("'", "''")
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"SELECT source_file, row_number FROM read_parquet('{pattern}', "  # noqa: S608 (a path of the output directory)
+            "hive_partitioning = true, union_by_name = true) WHERE starts_with(source_file, ?)",
+            [prefix],
+        ).fetchall()
+    finally:
+        con.close()
+    return [(str(source), int(row)) for source, row in rows]
+
+
+def seen_rows_of_sources(out_dir: Path, prefix: str) -> dict[str, SeenRows]:
+    """Per table, the rows already stored whose source starts with ``prefix``."""
+    seen = {}
+    for table in (BOOKINGS_TABLE, REJECTED_TABLE):
+        seen[table] = SeenRows()
+        for source_file, row_number in stored_sources(out_dir / "lake" / table, prefix):
+            seen[table].add(source_file, row_number)
+    return seen
 
 
 def seen_rows_for(out_dir: Path, source_file: str) -> dict[str, SeenRows]:
@@ -195,6 +228,30 @@ class LakeExporter:
                 self._remove(bucket, key, versions[0])
                 counts.objects += 1
         return counts
+
+    def drain_stream_errors(self) -> int:
+        """Move what the delivery streams wrote under their error prefix (records their
+        processor failed, as Firehose's processing-failed documents) to
+        ``DIR/quarantine/stream/``; returns how many records."""
+        moved = 0
+        firehose = self.stack.client("firehose")
+        for name in firehose.list_delivery_streams()["DeliveryStreamNames"]:
+            description = firehose.describe_delivery_stream(DeliveryStreamName=name)
+            for destination in description["DeliveryStreamDescription"]["Destinations"]:
+                s3 = destination.get("ExtendedS3DestinationDescription") or {}
+                prefix = s3.get("ErrorOutputPrefix")
+                if not prefix:
+                    continue
+                bucket = s3["BucketARN"].rsplit(":", 1)[-1]
+                for key in self._keys(bucket, prefix):
+                    response = self.s3.get_object(Bucket=bucket, Key=key)
+                    body = response["Body"].read()
+                    target = self.out_dir / QUARANTINE_DIR / STREAM_ERRORS_DIR / key
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(body)
+                    moved += sum(1 for line in body.splitlines() if line.strip())
+                    self._remove(bucket, key, str(response.get("VersionId") or "null"))
+        return moved
 
     def copy_quarantined(self, quarantine_key: str | None, report_key: str | None) -> list[Path]:
         """Copy a quarantined file and its error report to ``DIR/quarantine/``."""

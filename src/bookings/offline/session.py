@@ -51,7 +51,14 @@ from bookings.offline.emulator import (
     HarnessError,
     pattern_matches,
 )
-from bookings.offline.export import QUARANTINE_DIR, LakeExporter, SeenRows, seen_rows_for
+from bookings.offline.export import (
+    QUARANTINE_DIR,
+    STREAM_ERRORS_DIR,
+    DrainCounts,
+    LakeExporter,
+    SeenRows,
+    seen_rows_for,
+)
 from bookings.offline.ledger import Ledger, LedgerError, ledger_key
 from bookings.offline.lock import OutputFolderBusyError, OutputLock
 from bookings.offline.logs import captured_function_logs
@@ -80,6 +87,8 @@ S3_BUFFER_SETTING = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
 OFFLINE_OVERRIDES: dict[str, Any] = {"MapMaxConcurrency": 1}
 # Rows the lake writer holds (as dicts) before it writes a row group: bounds the export's memory.
 EXPORT_ROW_GROUP_ROWS = 16_384
+# The last function of a chunk's iteration: one invocation per chunk done (for the progress).
+CHUNK_LAST_FUNCTION = "DeliverFunction"
 
 SUCCEEDED = "succeeded"
 QUARANTINED = "quarantined"
@@ -228,6 +237,10 @@ def _environment_variable(name: str, value: object) -> Iterator[None]:
             os.environ[name] = previous
 
 
+def _exported_rows(writer: LakeWriter) -> int:
+    return writer.stats.bookings + writer.stats.rejected
+
+
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
@@ -289,6 +302,8 @@ class OfflineSession:
         self._export_seconds = 0.0
         self._seen: dict[str, SeenRows] = {}
         self._audit: list[dict[str, Any]] = []
+        # Records the delivery stream's processor failed, moved to DIR/quarantine/stream/.
+        self._stream_failed = 0
         self.seconds: dict[str, float] = {}
         # The command's own output: the session sends standard output to the functions' log.
         self.stdout = sys.stdout
@@ -532,6 +547,7 @@ class OfflineSession:
         self._export_seconds += time.perf_counter() - mark
         result.export_seconds = self._export_seconds
         result.seconds = time.perf_counter() - started
+        self.progress.update(task, rows=_exported_rows(writer))
         self.progress.finish(task, self._finish_message(result))
         return result
 
@@ -606,6 +622,8 @@ class OfflineSession:
             result.error = (
                 f"the lake export does not reconcile: {result.delivered} delivered, "
                 f"{in_lake} in the lake; {result.rejected} rejected, {rejected_in_lake} in the lake"
+                f"; {self._stream_failed} record(s) of the stream failed so far "
+                f"({QUARANTINE_DIR}/{STREAM_ERRORS_DIR}/)"
             )
 
     def _follow(
@@ -620,14 +638,24 @@ class OfflineSession:
         manifest_key = f"{staging_prefix}manifest.json"
         chunks: int | None = None
         last_drain = time.perf_counter()
+        processors = stack.streams.processor_ids
         while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-            invocations = stack.invocations[first_invocation:]
+            # The workflow's steps: the stream's processor runs after each Deliver, besides.
+            invocations = [
+                i for i in stack.invocations[first_invocation:] if i[0] not in processors
+            ]
             if chunks is None and any(i[0] == "ValidateFunction" for i in invocations):
                 chunks = self._chunk_count(manifest_key)
             if invocations:
                 stage = invocations[-1][0].removesuffix("Function")
-                total = 2 + 3 * chunks if chunks is not None else None
-                self.progress.update(task, completed=len(invocations), total=total, stage=stage)
+                done = sum(1 for invocation in invocations if invocation[0] == CHUNK_LAST_FUNCTION)
+                self.progress.update(
+                    task,
+                    completed=done,
+                    total=chunks or None,  # 0: the manifest is gone already, the count unknown
+                    stage=stage,
+                    rows=_exported_rows(writer),
+                )
             if time.perf_counter() - last_drain >= self.drain_interval:
                 self._export(writer, staging_prefix)
                 last_drain = time.perf_counter()
@@ -645,8 +673,33 @@ class OfflineSession:
         mark = time.perf_counter()
         with stack.paused():
             self.exporter.drain(writer, self._seen, self._audit)
+            self._stream_failed += self.exporter.drain_stream_errors()
             self.exporter.expire_staging(staging_prefix)
         self._export_seconds += time.perf_counter() - mark
+
+    @property
+    def stream_failed(self) -> int:
+        """Records the delivery stream's processor failed, moved to DIR/quarantine/stream/."""
+        return self._stream_failed
+
+    def export_pending(self, seen: dict[str, SeenRows]) -> DrainCounts:
+        """Move everything delivered so far to the lake, in part files of their own (readable
+        as soon as this returns), leaving out the rows ``seen`` holds; and the records the
+        delivery stream's processor failed to ``DIR/quarantine/stream/`` (``stream_failed``)."""
+        stack = self._require_stack()
+        assert self.exporter is not None
+        writer = LakeWriter(self.out_dir, row_group_rows=EXPORT_ROW_GROUP_ROWS)
+        try:
+            # The processor's invocations take turns with the handlers', one at a time; only
+            # the drain holds them back.
+            stack.streams.flush()
+            with stack.paused():
+                # Bookings posted to the API are committed per request: they need no audit row.
+                counts = self.exporter.drain(writer, seen, [])
+                self._stream_failed += self.exporter.drain_stream_errors()
+        finally:
+            writer.close()
+        return counts
 
     def _chunk_count(self, manifest_key: str) -> int | None:
         stack = self._require_stack()
@@ -683,7 +736,10 @@ class OfflineSession:
             result.warnings = list(output.get("warnings") or [])
         elif "QuarantineFile" in visited:
             result.status = QUARANTINED
-            result.error = _one_line(outcome.cause or outcome.error or "quarantined")
+            reason = outcome.cause or outcome.error or "quarantined"
+            if outcome.child_failures:  # the Map's own error says only that a chunk failed
+                reason += f"; a chunk failed: {outcome.child_failures[0]}"
+            result.error = _one_line(reason)
         else:
             result.error = _one_line(
                 f"execution {outcome.name} ended {outcome.status}: "
@@ -751,6 +807,8 @@ def run_files(
     out = Path(out_dir)
     started = time.perf_counter()
     results: list[FileResult] = []
+    if progress is not None:
+        progress.expect({Path(f).name: Path(f).stat().st_size for f in files})
     with OfflineSession(
         out,
         model=model,

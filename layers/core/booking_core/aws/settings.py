@@ -56,6 +56,7 @@ class Settings:
     quarantine_prefix: str
     chunk_size: int
     idempotency_table: str
+    api_idempotency_table: str
     delivery_stream_name: str
     crawler_name: str
     alert_topic_arn: str
@@ -87,6 +88,7 @@ class Settings:
             quarantine_prefix=_prefix("QUARANTINE_PREFIX", "quarantine/"),
             chunk_size=_int("CHUNK_SIZE", DEFAULT_CHUNK_SIZE),
             idempotency_table=optional("IDEMPOTENCY_TABLE"),
+            api_idempotency_table=optional("API_IDEMPOTENCY_TABLE"),
             delivery_stream_name=optional("DELIVERY_STREAM_NAME"),
             crawler_name=optional("CRAWLER_NAME"),
             alert_topic_arn=optional("ALERT_TOPIC_ARN"),

@@ -11,6 +11,11 @@ What is emulated, plainly, and where:
   physical names and ARNs.
 - ``resources``: the template's resources created in moto. Firehose: moto writes each
   PutRecordBatch straight to S3 as JSON Lines (no buffering, no Parquet conversion).
+- ``firehose``: Firehose's data transformation, which moto does not run. For a stream with a
+  Lambda processor (its ``ProcessingConfiguration``), the records put wait in a buffer; when
+  the invocation that put them ends (or on ``flush_delivery_streams``), the processor runs on
+  them with Firehose's event and contract, and its ``Ok`` records reach the stream's prefix,
+  its failed ones the error prefix (``processing-failed``), as Firehose writes them.
 - ``lambda_dispatch`` and ``environment``: Lambda. moto's needs Docker, so the interpreter's
   Lambda tasks call the handlers in this process, one at a time, each with its function's
   environment; a raised exception becomes the task's error, as in Lambda.

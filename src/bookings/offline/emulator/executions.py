@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -42,6 +43,8 @@ class ExecutionOutcome:
     states: list[StateVisit] = field(default_factory=list)
     # The states of its Distributed Maps' child executions (histories of their own in AWS).
     child_states: list[StateVisit] = field(default_factory=list)
+    # Why its child executions failed, one line each (in AWS: each child's own history).
+    child_failures: list[str] = field(default_factory=list)
     history_events: int = 0
 
     @property
@@ -100,6 +103,7 @@ class Executions:
         seconds = time.perf_counter() - started
         output = described.get("output")
         history = self._history(execution_arn)
+        children = StepFunctionsRules.child_histories.get(execution_arn, [])
         return ExecutionOutcome(
             name=described["name"],
             arn=execution_arn,
@@ -109,7 +113,8 @@ class Executions:
             cause=described.get("cause"),
             seconds=seconds,
             states=visits_of(history),
-            child_states=visits_of(StepFunctionsRules.child_histories.get(execution_arn, [])),
+            child_states=visits_of(children),
+            child_failures=failures_of(children),
             history_events=len(history),
         )
 
@@ -156,6 +161,31 @@ def visits_of(history: list[dict[str, Any]]) -> list[StateVisit]:
     for name, pending in open_states.items():
         visits.extend(StateVisit(name, state_type, 0.0, True) for state_type, _ in pending)
     return visits
+
+
+_FAILURE_DETAILS = (
+    "lambdaFunctionFailedEventDetails",
+    "taskFailedEventDetails",
+    "executionFailedEventDetails",
+)
+
+
+def failures_of(history: list[dict[str, Any]]) -> list[str]:
+    """The distinct failures of a history, ``<error>: <message>`` (a Lambda's cause is its
+    JSON error document, whose message is kept)."""
+    found: list[str] = []
+    for event in history:
+        for key in _FAILURE_DETAILS:
+            details = event.get(key)
+            if not details:
+                continue
+            cause = str(details.get("cause") or "")
+            with contextlib.suppress(ValueError, AttributeError):
+                cause = str(json.loads(cause).get("errorMessage") or cause)
+            line = " ".join(f"{details.get('error') or 'Error'}: {cause}".split())
+            if line not in found:
+                found.append(line)
+    return found
 
 
 def _timestamp(event: dict[str, Any]) -> datetime:

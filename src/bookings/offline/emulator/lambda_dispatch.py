@@ -146,7 +146,9 @@ class LambdaDispatcher:
     """Runs the functions' handlers, one invocation at a time, each in its environment.
 
     ``environment_of`` gives a function's whole environment at the time of the call;
-    ``before_invoke`` runs first, under the same lock (the crawler emulation uses it).
+    ``before_invoke`` runs first, under the same lock (the crawler emulation uses it), and
+    ``after_invoke`` once the handler has returned and its environment is gone (the delivery
+    streams' processors run then, as Firehose runs them after the put, not inside it).
     """
 
     def __init__(
@@ -155,10 +157,12 @@ class LambdaDispatcher:
         *,
         environment_of: Callable[[FunctionSpec], Mapping[str, str]],
         before_invoke: Callable[[FunctionSpec], None] | None = None,
+        after_invoke: Callable[[FunctionSpec], None] | None = None,
     ) -> None:
         self.functions = functions
         self._environment_of = environment_of
         self._before_invoke = before_invoke
+        self._after_invoke = after_invoke
         self._by_arn = {spec.arn: spec for spec in functions.values()}
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.RLock()
@@ -215,6 +219,8 @@ class LambdaDispatcher:
                     f"after {spec.timeout:.2f} seconds",
                 }
             self.invocations.append((spec.logical_id, time.perf_counter() - started, failed))
+            if self._after_invoke is not None:
+                self._after_invoke(spec)
         response: dict[str, Any] = {"StatusCode": 200, "Payload": payload}
         if failed:
             response["FunctionError"] = "Unhandled"

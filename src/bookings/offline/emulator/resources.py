@@ -8,7 +8,8 @@ groups, keys, alarms...) have no behaviour offline and are not created.
 
 Firehose: moto writes each PutRecordBatch straight to S3 as JSON Lines (no buffering and no
 Parquet conversion), under the stream's prefix with its ``!{timestamp:...}`` expressions resolved
-at creation time (moto adds ``YYYY/MM/DD/HH/`` folders below it).
+at creation time (moto adds ``YYYY/MM/DD/HH/`` folders below it). A stream's processor
+(``ProcessingConfiguration``) is not given to moto, which would not run it: ``firehose`` does.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from bookings.offline.emulator.event_rules import (
     rule_patterns,
 )
 from bookings.offline.emulator.executions import ExecutionOutcome, Executions, StateVisit
+from bookings.offline.emulator.firehose import StreamProcessors, stream_processing
 from bookings.offline.emulator.lambda_dispatch import (
     FunctionSpec,
     LambdaDispatcher,
@@ -114,6 +115,13 @@ class EmulatedStack:
             self.functions,
             environment_of=lambda spec: self.function_environment(spec.logical_id),
             before_invoke=self._before_invoke,
+            after_invoke=self._after_invoke,
+        )
+        self.streams = StreamProcessors(
+            stream_processing(self.resolver, self.functions),
+            self.lambdas.dispatch,
+            account=account,
+            region=region,
         )
         self._running: contextlib.ExitStack | None = None
 
@@ -184,6 +192,7 @@ class EmulatedStack:
             running.enter_context(StepFunctionsRules.installed())
             running.enter_context(EndpointUpdates.installed())
             running.enter_context(self.lambdas.serving_the_interpreter())
+            running.enter_context(self.streams.intercepting())
             create_resources(
                 self.resolver, self.client, root=self.root, substitution_overrides=self.overrides
             )
@@ -224,6 +233,19 @@ class EmulatedStack:
     def _before_invoke(self, spec: FunctionSpec) -> None:
         if spec.logical_id == CRAWLER_POLL_FUNCTION:
             self.crawler.poll()
+
+    def _after_invoke(self, spec: FunctionSpec) -> None:
+        if (
+            self.streams.flush_after_each_invocation
+            and spec.logical_id not in self.streams.processor_ids
+        ):
+            self.streams.flush()
+
+    def flush_delivery_streams(self) -> int:
+        """Run the delivery streams' processors on what was put outside any invocation
+        (an invocation's records are processed when it ends); returns how many records."""
+        with self.lambdas.paused():
+            return self.streams.flush()
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Invoke one function's handler directly (as ``sam local invoke`` would)."""
