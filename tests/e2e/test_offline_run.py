@@ -125,7 +125,7 @@ def test_an_unreadable_file_is_quarantined_not_a_crash(
     assert error_report["error"] == "UnreadableFile"
     assert report["lake"] == {"bookings": 0, "rejected_bookings": 0}
     # Where users look: the data-quality KPIs read the file's audit row (quarantined_files).
-    con = duckdb.connect(str(out / "catalog.duckdb"), read_only=True)
+    con = open_catalog(out)
     try:
         rows = con.execute(
             "SELECT file_name, status, reason, rows_read FROM data_quality_by_file"
