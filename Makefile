@@ -83,7 +83,17 @@ $(STAMP)/tools: requirements-tools.txt $(ASL_TOOLS)/package.json $(ASL_TOOLS)/pa
 	@ln -sf ../asl-validator/node_modules/.bin/asl-validator $(TOOLS)/bin/
 	@touch $@
 
-tools: $(STAMP)/tools
+# The dashboards' chart library, pinned with its lock file: the copy the committed build is
+# checked against (tests/unit/test_chart_library.py); the pages themselves need no Node.
+CHART_TOOLS := tools/dashboards
+
+$(STAMP)/chart-library: $(CHART_TOOLS)/package.json $(CHART_TOOLS)/package-lock.json
+	@mkdir -p $(STAMP)
+	@command -v npm >/dev/null || { echo "error: the chart library check needs Node.js 18+ and npm (apt-get install nodejs npm)" >&2; exit 1; }
+	@cd $(CHART_TOOLS) && npm ci --silent --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+tools: $(STAMP)/tools $(STAMP)/chart-library
 
 # Debian's Chromium drives the browser tests (no browser is downloaded by a test tool).
 $(STAMP)/browser:
@@ -103,7 +113,7 @@ demo: $(STAMP)/venv $(STAMP)/java
 	$(BIN)/bookings demo
 
 # The README's test command (CI runs it): the lint and type checks, then every test tier.
-test: $(STAMP)/venv $(STAMP)/java $(STAMP)/tools $(STAMP)/browser
+test: $(STAMP)/venv $(STAMP)/java $(STAMP)/tools $(STAMP)/chart-library $(STAMP)/browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -140,4 +150,4 @@ deploy-check: $(STAMP)/venv $(STAMP)/tools
 	$(PY) -m bookings.deploy_check
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(STAMP) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(STAMP) $(CHART_TOOLS)/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 -- kpi: Data quality summary
 -- definition: Over every file: rows read, valid and rejected rows, rejected rate, exact
 --   duplicates and duplicate rate (of valid rows), bookings with an unknown origin country
---   (duplicates excluded) and their rate, bookings without an outcome yet.
+--   (duplicates excluded) and their rate, bookings without an outcome yet, and the files
+--   quarantined whole (unreadable, or failed on the way: their rows are not among the rows read).
 -- users: analyst, direction
 -- chart: headline tiles on the analyst dashboard
 WITH valid AS (
@@ -17,6 +18,9 @@ WITH valid AS (
 ),
 rejected AS (
     SELECT count(*) AS rejected_rows FROM committed_rejected_bookings
+),
+quarantined AS (
+    SELECT count(DISTINCT source_file) AS quarantined_files FROM quarantined_files
 )
 SELECT
     v.valid_rows + r.rejected_rows AS rows_read,
@@ -27,6 +31,8 @@ SELECT
     CAST(v.duplicates AS double) / nullif(v.valid_rows, 0) AS duplicate_rate,
     v.unknown_origins,
     CAST(v.unknown_origins AS double) / nullif(v.bookings, 0) AS unknown_origin_rate,
-    v.without_outcome
+    v.without_outcome,
+    q.quarantined_files
 FROM valid AS v
 CROSS JOIN rejected AS r
+CROSS JOIN quarantined AS q

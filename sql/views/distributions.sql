@@ -1,6 +1,6 @@
 -- kpi: Distributions
--- definition: Histograms of the numeric fields (bookings, duplicates excluded, and completion
---   rate per bucket): purchase_lead in 30-day buckets, length_of_stay in 7-day buckets,
+-- definition: Histograms of the numeric fields (bookings, duplicates excluded, bookings with an
+--   outcome, completed bookings and completion rate per bucket): purchase_lead in 30-day buckets, length_of_stay in 7-day buckets,
 --   flight_hour per hour, flight_duration per half hour, num_passengers per passenger.
 --   bucket_start is the bucket's lower bound.
 -- users: analyst
@@ -31,6 +31,8 @@ SELECT
     measure,
     bucket_start,
     count(*) AS bookings,
+    count(booking_complete) AS with_outcome,
+    count(*) FILTER (WHERE booking_complete = 1) AS completed,
     avg(CAST(booking_complete AS double)) AS completion_rate
 FROM buckets
 GROUP BY measure, bucket_start

@@ -124,6 +124,21 @@ def test_an_unreadable_file_is_quarantined_not_a_crash(
     error_report = json.loads(next(p for p in copies if p.suffix == ".json").read_text())
     assert error_report["error"] == "UnreadableFile"
     assert report["lake"] == {"bookings": 0, "rejected_bookings": 0}
+    # Where users look: the data-quality KPIs read the file's audit row (quarantined_files).
+    con = open_catalog(out)
+    try:
+        rows = con.execute(
+            "SELECT file_name, status, reason, rows_read FROM data_quality_by_file"
+        ).fetchall()
+        (summary,) = con.execute("SELECT quarantined_files FROM data_quality_summary").fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 1
+    file_name, status, reason, rows_read = rows[0]
+    assert (file_name, status, rows_read) == ("export.csv", "quarantined", 0)
+    assert "not a booking CSV" in reason
+    assert "s3://" not in reason
+    assert summary == (1,)
 
 
 def test_the_same_file_again_is_a_duplicate_and_the_lake_is_unchanged(

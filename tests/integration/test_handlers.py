@@ -15,6 +15,7 @@ import pytest
 from booking_core.schema import RejectedRow, ScoredBooking
 from support.paths import ROOT
 
+from bookings.analytics import sync_template
 from bookings.offline.emulator import EmulatedStack, LambdaInvocationError
 
 EVENTS = ROOT / "events"
@@ -273,10 +274,13 @@ def test_refresh_spice_is_a_no_op_without_quicksight_and_refreshes_with_it(
     finally:
         stack.update_stack({"QuickSightPrincipalArn": ""})
     started = [s["dataset_id"] for s in refreshed["started"]]
-    assert started[0] == f"{stack.stack_name}-bookings"
-    assert len(started) == 6
-    assert all(dataset.startswith(f"{stack.stack_name}-") for dataset in started)
-    assert len({s["ingestion_id"] for s in refreshed["started"]}) == 6
+    # The bookings table's dataset first, then one per view a dashboard reads.
+    assert started == [
+        dataset.replace("${AWS::StackName}", stack.stack_name)
+        for dataset in sync_template.quicksight_dataset_ids()
+    ]
+    assert len(started) == 1 + len(sync_template.QUICKSIGHT_VIEWS)
+    assert len({s["ingestion_id"] for s in refreshed["started"]}) == len(started)
 
 
 def test_quarantine_copies_reports_alerts_and_releases_the_claim(

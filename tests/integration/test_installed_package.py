@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 # What the build reads, besides the project files the package carries.
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "src", "layers/core")
 SAMPLE = DATA / "sample_bookings.csv"
+LIBRARY = Path("assets") / "vendor" / "chart.umd.min.js"
 
 
 def _files_under(directory: Path) -> set[str]:
@@ -132,3 +133,12 @@ def test_the_installed_command_runs_a_file_and_queries_its_lake(
     finally:
         con.close()
     assert [{k: int(v) for k, v in row.items()}] == expected
+
+    # The dashboards embed the chart library the package carries: no Node, no network.
+    report = run_installed(installed, workdir, bookings, "report", "--lake", "out")
+    assert report.returncode == 0, report.stderr
+    library = installed / "bookings" / "analytics" / "assets" / "vendor" / "chart.umd.min.js"
+    assert library.read_bytes() == (ROOT / "src" / "bookings" / "analytics" / LIBRARY).read_bytes()
+    assert (library.parent / "chart.js-LICENSE.md").is_file()
+    page = (workdir / "out" / "report" / "marketing.html").read_text(encoding="utf-8")
+    assert library.read_text(encoding="utf-8") in page

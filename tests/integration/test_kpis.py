@@ -142,88 +142,224 @@ def test_completion_by_extra_service(lake: BuiltLake, results: dict[str, list[Re
             assert_close(row[column], value, f"{row['service']} {column}")
 
 
+def _segment(r: Record) -> tuple[str, str, str]:
+    return (r["booking_origin"], r["sales_channel"], r["lead_time_band"])
+
+
 def test_segment_opportunities(lake: BuiltLake, results: dict[str, list[Record]]) -> None:
-    segments = grouped(
-        counted(lake), lambda r: (r["booking_origin"], r["sales_channel"], r["lead_time_band"])
-    )
-    rated = {}
-    for key, rows in segments.items():
+    segments = {}
+    for key, rows in grouped(counted(lake), _segment).items():
         outcomes = [r["booking_complete"] for r in rows if r["booking_complete"] is not None]
-        rate = sum(outcomes) / len(outcomes) if outcomes else None
-        rated[key] = (len(rows), len(outcomes), rate)
-    best: dict[tuple[str, str], float] = {}
-    for (_, channel, band), (_, with_outcome, rate) in rated.items():
-        if with_outcome >= 30 and rate is not None:
-            best[(channel, band)] = max(best.get((channel, band), 0.0), rate)
+        segments[key] = (len(rows), len(outcomes), sum(outcomes))
+    groups: dict[tuple[str, str], tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for (_, channel, band), (_, n, x) in segments.items():
+        total_n, total_x = groups[(channel, band)]
+        groups[(channel, band)] = (total_n + n, total_x + x)
+    # The comparable segment: the same channel and lead-time band, every other origin.
+    comparable = {}
+    for key, (_, n, x) in segments.items():
+        group_n, group_x = groups[key[1:]]
+        comparable[key] = (group_x - x) / (group_n - n) if group_n - n else None
+    # The prior's strength from the spread of rates beyond chance (method of moments).
+    spread = [
+        (n, x / n, comparable[key])
+        for key, (_, n, x) in segments.items()
+        if n and comparable[key] is not None
+    ]
+    outcomes = sum(n for n, _, _ in spread)
+    squared = sum(n * (rate - c) ** 2 for n, rate, c in spread)
+    chance = sum(c * (1 - c) for _, _, c in spread)
+    typical = sum(n * c * (1 - c) for n, _, c in spread) / outcomes
+    prior = max(typical / max((squared - chance) / outcomes, 1e-6) - 1, 1.0)
     actual = results["segment_opportunities"]
-    assert len(actual) == len(rated)
+    assert len(actual) == len(segments)
     for row in actual:
-        key = (row["booking_origin"], row["sales_channel"], row["lead_time_band"])
-        bookings, _, rate = rated[key]
-        benchmark = best.get(key[1:])
-        opportunity = 0.0
-        if benchmark is not None and rate is not None and benchmark > rate:
-            opportunity = bookings * (benchmark - rate)
+        key = _segment(row)
+        bookings, n, x = segments[key]
+        c = comparable[key]
+        estimated = None if c is None else (x + prior * c) / (n + prior)
+        opportunity = 0.0 if estimated is None else bookings * max(c - estimated, 0.0)
         assert row["bookings"] == bookings
-        assert_close(row["completion_rate"], rate, f"{key} rate")
-        assert_close(row["best_comparable_rate"], benchmark, f"{key} benchmark")
+        assert_close(row["completion_rate"], x / n if n else None, f"{key} rate")
+        assert_close(row["comparable_rate"], c, f"{key} comparable")
+        assert_close(row["prior_bookings"], prior, f"{key} prior")
+        assert_close(row["estimated_rate"], estimated, f"{key} estimated")
         assert_close(row["opportunity"], opportunity, f"{key} opportunity")
+        assert row["comparable_segment"] == f"{key[1]}, {key[2]} days, other origins"
     ordered = [row["opportunity"] for row in actual]
     assert ordered == sorted(ordered, reverse=True)
     assert actual[0]["opportunity_rank"] == 1
     assert actual[0]["opportunity"] > 0
 
 
+def test_a_small_segment_is_shrunk_towards_its_comparable_more_than_a_large_one(
+    results: dict[str, list[Record]],
+) -> None:
+    rows = [
+        r
+        for r in results["segment_opportunities"]
+        if r["comparable_rate"] is not None and r["with_outcome"]
+    ]
+    small = [r for r in rows if r["with_outcome"] < 10]
+    large = [r for r in rows if r["with_outcome"] >= 200]
+    assert small
+    assert large
+    prior = rows[0]["prior_bookings"]
+
+    def pull(r: Record) -> float:
+        """The share of the way from the segment's own rate to its comparable."""
+        return r["with_outcome"] and prior / (r["with_outcome"] + prior)
+
+    for r in rows:
+        expected = r["completion_rate"] + pull(r) * (r["comparable_rate"] - r["completion_rate"])
+        assert_close(r["estimated_rate"], expected, "estimated rate")
+    assert min(pull(r) for r in small) > max(pull(r) for r in large)
+
+
+def test_live_bookings_by_segment(lake: BuiltLake, results: dict[str, list[Record]]) -> None:
+    live = [r for r in counted(lake) if r["booking_complete"] is None]
+    scored = [r["booking_complete_probability"] for r in live]
+    assert None in scored
+    assert any(p is not None for p in scored)
+    probabilities = [p for p in scored if p is not None]
+    average = sum(probabilities) / len(probabilities)
+    history = grouped([r for r in counted(lake) if r["booking_complete"] is not None], _segment)
+    expected = {}
+    for key, rows in grouped(live, _segment).items():
+        p = [r["booking_complete_probability"] for r in rows]
+        p = [v for v in p if v is not None]
+        past = history.get(key, [])
+        expected[key] = {
+            "live_bookings": len(rows),
+            "scored": len(p),
+            "predicted_completion": sum(p) / len(p) if p else None,
+            "expected_completions": float(sum(p)) if p else None,
+            "with_outcome": len(past) or None,
+            "completion_rate": sum(r["booking_complete"] for r in past) / len(past)
+            if past
+            else None,
+            "completions_below_average": len(p) * max(average - sum(p) / len(p), 0.0) if p else 0.0,
+        }
+    actual = results["live_bookings_by_segment"]
+    assert {_segment(r) for r in actual} == set(expected)
+    for row in actual:
+        for column, value in expected[_segment(row)].items():
+            assert_close(row[column], value, f"{_segment(row)} {column}")
+    ordered = [row["completions_below_average"] for row in actual]
+    assert ordered == sorted(ordered, reverse=True)
+    assert actual[0]["shortfall_rank"] == 1
+
+
 def _month(day: date) -> date:
     return day.replace(day=1)
 
 
-def test_monthly_summary_with_month_over_month_and_year_over_year(
+def _shift(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _monthly_expectations(lake: BuiltLake) -> tuple[dict[date, dict[str, Any]], date, int]:
+    """Per ingest month: its figures, and those of its first days (as many as the month in
+    progress, the month of the latest ingest, has had)."""
+    rows = counted(lake)
+    last_day = max(r["ingested_at"].date() for r in rows)
+    months = {}
+    for month, members in grouped(rows, lambda r: _month(r["ingested_at"].date())).items():
+        first_days = [r for r in members if r["ingested_at"].day <= last_day.day]
+        months[month] = {
+            "all": completion(members) | {"with_outcome": _outcomes(members)},
+            "to_day": completion(first_days) | {"with_outcome": _outcomes(first_days)},
+        }
+    return months, _month(last_day), last_day.day
+
+
+def _outcomes(rows: list[Record]) -> int:
+    return sum(1 for r in rows if r["booking_complete"] is not None)
+
+
+def _change(now: dict[str, Any], before: dict[str, Any] | None) -> tuple[Any, Any]:
+    if before is None or not before["bookings"]:
+        return None, None
+    bookings = (now["bookings"] - before["bookings"]) / before["bookings"]
+    rate = (
+        None
+        if now["completion_rate"] is None or before["completion_rate"] is None
+        else now["completion_rate"] - before["completion_rate"]
+    )
+    return bookings, rate
+
+
+def test_monthly_summary_marks_the_month_in_progress_and_compares_it_on_the_same_days(
     lake: BuiltLake, results: dict[str, list[Record]]
 ) -> None:
-    months = {
-        m: completion(rows)
-        for m, rows in grouped(counted(lake), lambda r: _month(r["ingested_at"].date())).items()
-    }
+    months, in_progress, days = _monthly_expectations(lake)
     actual = results["monthly_summary"]
-    assert [r["month"] for r in actual] == sorted(months)
-    compared_yoy = 0
+    assert [r["month"] for r in actual] == sorted(months, reverse=True)  # newest first
+    assert actual[0]["month"] == in_progress == date(2025, 2, 1)
+    assert [r["month_status"] for r in actual] == ["in progress"] + ["complete"] * (len(actual) - 1)
+    compared = Counter()
     for row in actual:
         month = row["month"]
-        for column, value in months[month].items():
+        now = months[month]["all"]
+        for column, value in now.items():
             assert_close(row[column], value, f"{month} {column}")
-        previous = months.get(_month(month - ONE_DAY))
-        if previous:
-            expected = (row["bookings"] - previous["bookings"]) / previous["bookings"]
-            assert_close(row["bookings_mom_change"], expected, f"{month} mom")
+        if month == in_progress:
+            assert row["days_covered"] == days == 12
+            key = "to_day"
         else:
-            assert row["bookings_mom_change"] is None
-        last_year = months.get(month.replace(year=month.year - 1))
-        if last_year:
-            compared_yoy += 1
-            expected = (row["bookings"] - last_year["bookings"]) / last_year["bookings"]
-            assert_close(row["bookings_yoy_change"], expected, f"{month} yoy")
-            rate_change = (
-                None
-                if row["completion_rate"] is None or last_year["completion_rate"] is None
-                else row["completion_rate"] - last_year["completion_rate"]
-            )
-            assert_close(row["completion_rate_yoy_change"], rate_change, f"{month} yoy rate")
-        else:
-            assert row["bookings_yoy_change"] is None
-    assert compared_yoy >= 1
+            assert row["days_covered"] == (_shift(month, 1) - month).days
+            key = "all"
+        for prefix, other in (("mom", _shift(month, -1)), ("yoy", _shift(month, -12))):
+            before = months[other][key] if other in months else None
+            bookings, rate = _change(now, before)
+            assert_close(row[f"bookings_{prefix}_change"], bookings, f"{month} {prefix}")
+            assert_close(row[f"completion_rate_{prefix}_change"], rate, f"{month} {prefix} rate")
+            compared[(month == in_progress, prefix)] += bookings is not None
+    # Each kind of comparison happened: complete months against whole months, the month in
+    # progress against the first 12 days of January 2025 (one of its two files) and February 2024.
+    assert compared[(False, "mom")]
+    assert compared[(False, "yoy")]
+    assert compared[(True, "mom")] == compared[(True, "yoy")] == 1
+    january = months[date(2025, 1, 1)]
+    assert 0 < january["to_day"]["bookings"] < january["all"]["bookings"]
 
 
-def test_yearly_summary(lake: BuiltLake, results: dict[str, list[Record]]) -> None:
+def test_yearly_summary_counts_complete_months_and_compares_the_same_months(
+    lake: BuiltLake, results: dict[str, list[Record]]
+) -> None:
+    months, in_progress, _ = _monthly_expectations(lake)
     years = {
         y: completion(rows)
         for y, rows in grouped(counted(lake), lambda r: r["ingested_at"].year).items()
     }
     actual = results["yearly_summary"]
-    assert [r["year"] for r in actual] == sorted(years)
+    assert [r["year"] for r in actual] == sorted(years, reverse=True)
     for row in actual:
-        for column, value in years[row["year"]].items():
-            assert_close(row[column], value, f"{row['year']} {column}")
+        year = row["year"]
+        for column, value in years[year].items():
+            assert_close(row[column], value, f"{year} {column}")
+        complete = sorted(m for m in months if m.year == year and m != in_progress)
+        assert row["complete_months"] == len(complete)
+        assert row["has_month_in_progress"] == (in_progress.year == year)
+        before = [months.get(m.replace(year=year - 1)) for m in complete]
+        if complete and all(before):
+            now_rows = [months[m]["all"] for m in complete]
+            then = [b["all"] for b in before if b]
+            total = sum(r["bookings"] for r in now_rows)
+            total_before = sum(r["bookings"] for r in then)
+            rate = sum(r["completed"] for r in now_rows) / sum(r["with_outcome"] for r in now_rows)
+            rate_before = sum(r["completed"] for r in then) / sum(r["with_outcome"] for r in then)
+            assert_close(
+                row["bookings_yoy_change"], (total - total_before) / total_before, f"{year}"
+            )
+            assert_close(row["completion_rate_yoy_change"], rate - rate_before, f"{year} rate")
+        else:
+            assert row["bookings_yoy_change"] is None
+            assert row["completion_rate_yoy_change"] is None
+    # 2025: January is complete (compared with January 2024), February is in progress.
+    assert (actual[0]["year"], actual[0]["complete_months"]) == (2025, 1)
+    assert actual[0]["bookings_yoy_change"] is not None
 
 
 def test_departure_months(lake: BuiltLake, results: dict[str, list[Record]]) -> None:
@@ -260,7 +396,21 @@ def test_data_quality(lake: BuiltLake, results: dict[str, list[Record]]) -> None
             "duplicates": duplicates,
             "duplicate_rate": duplicates / len(valid),
         }
-    assert_rows(results["data_quality_by_file"], expected_files, "source_file")
+    for quarantined in lake.quarantined:
+        expected_files[quarantined["source_file"]] = {
+            "status": "quarantined",
+            "reason": quarantined["reason"],
+            "rows_read": 0,
+            "rejected_rows": 0,
+            "rejected_rate": None,
+        }
+    for name in files:
+        expected_files[name] |= {"status": "delivered", "reason": None}
+    by_file = results["data_quality_by_file"]
+    assert_rows(by_file, expected_files, "source_file")
+    for row in by_file:
+        assert row["file_name"] == row["source_file"].split("/")[-1].split("#")[0]
+    assert by_file[0]["status"] == "quarantined"  # where the analyst looks first
 
     unknown = Counter(
         r["booking_origin"] for r in counted(lake) if r["booking_origin_code"] == "unknown"
@@ -278,15 +428,27 @@ def test_data_quality(lake: BuiltLake, results: dict[str, list[Record]]) -> None
     assert summary["without_outcome"] == sum(
         1 for r in counted(lake) if r["booking_complete"] is None
     )
+    assert summary["quarantined_files"] == len(lake.quarantined) == 1
 
 
-def test_latest_ingests_lists_the_newest_file_first(
+def test_latest_ingests_lists_the_newest_file_first_with_readable_names(
     lake: BuiltLake, results: dict[str, list[Record]]
 ) -> None:
+    rows = results["latest_ingests"]
+    # The quarantined file came last (11:00 on the last day), with its reason and no bookings.
+    (quarantined,) = lake.quarantined
+    first = rows[0]
+    assert first["source_file"] == quarantined["source_file"]
+    assert (first["status"], first["bookings"]) == ("quarantined", 0)
+    assert first["reason"] == quarantined["reason"]
+    assert first["file_name"] == "export_error_2025-02-12.csv"
     newest = max(lake.bookings, key=lambda r: r["ingested_at"])["source_file"]
-    first = results["latest_ingests"][0]
-    assert first["source_file"] == newest
-    assert first["bookings"] == sum(1 for r in counted(lake) if r["source_file"] == newest)
+    second = rows[1]
+    assert (second["source_file"], second["status"]) == (newest, "delivered")
+    assert second["bookings"] == sum(1 for r in counted(lake) if r["source_file"] == newest)
+    assert second["file_name"] == newest  # the builder's files carry their bare name
+    stamps = [r["last_ingested_at"] for r in rows]
+    assert stamps == sorted(stamps, reverse=True)
 
 
 def test_dashboard_cube_adds_up_to_each_kpi(
@@ -305,6 +467,36 @@ def test_dashboard_cube_adds_up_to_each_kpi(
         for r in results["completion_by_flight_day"]
     }
     assert {value: (b, c) for value, b, c in cube} == kpi
+
+
+def test_dashboard_cube_measures_and_the_months_first_days(lake: BuiltLake) -> None:
+    con = connect(lake.root)
+    try:
+        rows = con.sql(
+            "SELECT dimension, value, sum(bookings), sum(with_extras), sum(live_scored), "
+            "sum(live_predicted) FROM dashboard_cube "
+            "WHERE dimension IN ('sales_channel', 'ingest_month', 'ingest_month_to_day') "
+            "GROUP BY dimension, value"
+        ).fetchall()
+    finally:
+        con.close()
+    cube = {(d, v): measures for d, v, *measures in rows}
+    for channel, members in grouped(counted(lake), lambda r: r["sales_channel"]).items():
+        live = [
+            r["booking_complete_probability"]
+            for r in members
+            if r["booking_complete"] is None and r["booking_complete_probability"] is not None
+        ]
+        bookings, extras, scored, predicted = cube[("sales_channel", channel)]
+        assert bookings == len(members)
+        assert extras == sum(1 for r in members if r["extra_services_count"] > 0)
+        assert scored == len(live)
+        assert_close(predicted, sum(live) if live else None, channel)
+    months, _, days = _monthly_expectations(lake)
+    for month, figures in months.items():
+        assert cube[("ingest_month", str(month))][0] == figures["all"]["bookings"]
+        first_days = cube.get(("ingest_month_to_day", str(month)), [0])[0]
+        assert first_days == figures["to_day"]["bookings"], (month, days)
 
 
 def test_every_kpi_is_documented_and_the_docs_are_current() -> None:

@@ -81,6 +81,20 @@ def test_other_services_need_the_resource_their_parameters_name() -> None:
     assert needs("sagemaker-runtime", "InvokeEndpoint", EndpointName="m", Body=b"") == [
         ("sagemaker:InvokeEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/m")
     ]
+    # A Data Catalog call on a table needs the table, its database and the catalog.
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    assert needs("glue", "GetTable", DatabaseName="db", Name="ingest_audit") == [
+        ("glue:GetTable", f"{glue}:catalog"),
+        ("glue:GetTable", f"{glue}:database/db"),
+        ("glue:GetTable", f"{glue}:table/db/ingest_audit"),
+    ]
+    assert needs(
+        "glue", "CreatePartition", DatabaseName="db", TableName="t", PartitionInput={}
+    ) == [
+        ("glue:CreatePartition", f"{glue}:catalog"),
+        ("glue:CreatePartition", f"{glue}:database/db"),
+        ("glue:CreatePartition", f"{glue}:table/db/t"),
+    ]
     # An operation the table does not know is named, never allowed but by "*".
     ((action, resource),) = needs("sqs", "SendMessage", QueueUrl="u", MessageBody="m")
     assert action == "sqs:SendMessage"

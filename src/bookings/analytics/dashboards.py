@@ -1,14 +1,22 @@
-"""Self-contained HTML dashboards (marketing, analyst, direction) and the direction report.
+"""Self-contained HTML dashboards (marketing, analyst, direction) and the direction's report.
 
-Each page embeds its data as JSON (a pre-aggregated cube of the KPI views plus a few KPI tables)
-and a small inline script that applies the filters (sales channel, trip type, origin region) and
-draws SVG charts: no library, no CDN, nothing fetched; the files open from disk.
+Each page embeds its data as JSON (a cube of the bookings crossed with the filters, and KPI
+tables), the charting library and ``assets/dashboard.js``, which applies the filters (kept in
+the URL and carried by the links between the pages) and draws the charts and tables. The
+library is Chart.js, committed as ``assets/vendor/chart.umd.min.js``: the file npm installs for
+the version ``tools/dashboards/package-lock.json`` pins (a test holds the two byte for byte). No
+CDN, nothing fetched: the pages open from disk.
+
+Months are ingest months; the month of the latest ingest is in progress (``monthly_summary``
+says which, and how many days it has had): it is marked on every page and compared only month
+to date, with the same days of the previous month and of the same month a year earlier.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -25,6 +33,7 @@ from bookings.analytics.exports import rows_as_json
 
 PAGES = (("marketing", "Marketing"), ("analyst", "Analyst"), ("direction", "Direction"))
 FILTER_DIMENSIONS = ("sales_channel", "trip_type", "booking_origin_region")
+CHART_LIBRARY = "vendor/chart.umd.min.js"
 # The KPI table that gives each cube dimension its display order.
 ORDER_SOURCES = {
     "sales_channel": "completion_by_sales_channel",
@@ -41,50 +50,107 @@ ORDER_SOURCES = {
 }
 SEGMENTS_EMBEDDED = 400
 LATEST_INGESTS_EMBEDDED = 25
+IN_PROGRESS = "in progress"
 
-TABLE_COLUMNS: dict[str, list[tuple[str, str, str | None]]] = {
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a dashboard table: the KPI column, its title, how its values read
+    (``int``, ``decimal``, ``pct``, ``signed``, ``points``, ``month``, ``time``, ``text``) and
+    the column whose value is the cell's tooltip."""
+
+    key: str
+    title: str
+    kind: str = "text"
+    title_key: str | None = None
+    plain: bool = False  # a signed figure that is no trend: not coloured as a gain or a loss
+
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = {"key": self.key, "title": self.title, "kind": self.kind}
+        if self.title_key:
+            spec["title_key"] = self.title_key
+        if self.plain:
+            spec["plain"] = True
+        return spec
+
+
+TABLES: dict[str, list[Column]] = {
     "latest_ingests": [
-        ("source_file", "File", None),
-        ("last_ingested_at", "Ingested (UTC)", None),
-        ("bookings", "Bookings", "int"),
-        ("completion_rate", "Completion", "pct"),
-        ("rejected_rows", "Rejected", "int"),
+        Column("file_name", "File", title_key="source_file"),
+        Column("status", "Status"),
+        Column("last_ingested_at", "Ingested (UTC)", "time"),
+        Column("bookings", "Bookings", "int"),
+        Column("completion_rate", "Completion", "pct"),
+        Column("rejected_rows", "Rejected rows", "int"),
+        Column("reason", "Why quarantined"),
     ],
     "monthly_summary": [
-        ("month", "Month", "month"),
-        ("bookings", "Bookings", "int"),
-        ("completion_rate", "Completion", "pct"),
-        ("bookings_mom_change", "Bookings MoM", "signed"),
-        ("completion_rate_mom_change", "Completion MoM", "points"),
-        ("bookings_yoy_change", "Bookings YoY", "signed"),
-        ("completion_rate_yoy_change", "Completion YoY", "points"),
+        Column("month", "Month", "month"),
+        Column("month_status", "Status"),
+        Column("days_covered", "Days", "int"),
+        Column("bookings", "Bookings", "int"),
+        Column("completion_rate", "Completion", "pct"),
+        Column("bookings_mom_change", "Bookings vs previous month", "signed"),
+        Column("completion_rate_mom_change", "Completion vs previous month", "points"),
+        Column("bookings_yoy_change", "Bookings vs a year earlier", "signed"),
+        Column("completion_rate_yoy_change", "Completion vs a year earlier", "points"),
     ],
     "yearly_summary": [
-        ("year", "Year", None),
-        ("months", "Months", "int"),
-        ("bookings", "Bookings", "int"),
-        ("completion_rate", "Completion", "pct"),
-        ("extras_share", "With extras", "pct"),
-        ("bookings_yoy_change", "Bookings YoY (same months)", "signed"),
-        ("completion_rate_yoy_change", "Completion YoY (same months)", "points"),
+        Column("year", "Year"),
+        Column("months_label", "Months"),
+        Column("bookings", "Bookings", "int"),
+        Column("completion_rate", "Completion", "pct"),
+        Column("extras_share", "With extras", "pct"),
+        Column("avg_purchase_lead", "Average lead time (days)", "decimal"),
+        Column("bookings_yoy_change", "Bookings vs same months a year earlier", "signed"),
+        Column("completion_rate_yoy_change", "Completion vs same months", "points"),
     ],
     "data_quality_by_file": [
-        ("source_file", "File", None),
-        ("rows_read", "Rows read", "int"),
-        ("rejected_rows", "Rejected", "int"),
-        ("rejected_rate", "Rejected rate", "pct"),
-        ("duplicates", "Duplicates", "int"),
-        ("unknown_origins", "Unknown origins", "int"),
+        Column("file_name", "File", title_key="source_file"),
+        Column("status", "Status"),
+        Column("reason", "Why quarantined"),
+        Column("rows_read", "Rows read", "int"),
+        Column("rejected_rows", "Rejected", "int"),
+        Column("rejected_rate", "Rejected rate", "pct"),
+        Column("duplicates", "Duplicates", "int"),
+        Column("unknown_origins", "Unknown origins", "int"),
     ],
     "unknown_origins": [
-        ("booking_origin", "Booking origin", None),
-        ("bookings", "Bookings", "int"),
+        Column("booking_origin", "Booking origin"),
+        Column("bookings", "Bookings", "int"),
+    ],
+    "segment_opportunities": [
+        Column("booking_origin", "Origin"),
+        Column("sales_channel", "Channel"),
+        Column("lead_time_band", "Lead time (days)"),
+        Column("bookings", "Bookings", "int"),
+        Column("completion_rate", "Completion", "pct"),
+        Column("estimated_rate", "Estimated rate", "pct"),
+        Column("comparable_segment", "Comparable segment"),
+        Column("comparable_rate", "Comparable rate", "pct"),
+        Column("rate_gap", "Gap", "points", plain=True),
+        Column("opportunity", "Opportunity (completions)", "int"),
+    ],
+    "live_bookings_by_segment": [
+        Column("booking_origin", "Origin"),
+        Column("sales_channel", "Channel"),
+        Column("lead_time_band", "Lead time (days)"),
+        Column("scored", "Live bookings scored", "int"),
+        Column("predicted_completion", "Predicted completion", "pct"),
+        Column("expected_completions", "Expected completions", "int"),
+        Column("completion_rate", "Completion so far (with an outcome)", "pct"),
+        Column("completions_below_average", "Completions below the average", "int"),
     ],
 }
 
 
 def _asset(name: str) -> str:
     return resources.files("bookings.analytics").joinpath("assets", name).read_text("utf-8")
+
+
+def chart_library() -> str:
+    """The minified Chart.js build the pages embed."""
+    return _asset(CHART_LIBRARY)
 
 
 def _environment() -> jinja2.Environment:
@@ -102,9 +168,25 @@ def _script_json(payload: Any) -> Markup:
     return Markup(text.replace("</", "<\\/"))  # noqa: S704 (JSON with "</" escaped)
 
 
+def _script(source: str) -> Markup:
+    if "</script" in source.lower():
+        raise ValueError("a script to embed contains '</script': it would end the element")
+    return Markup(source)  # noqa: S704 (the project's own script or the pinned library)
+
+
+CUBE_MEASURES = (
+    "bookings",
+    "with_outcome",
+    "completed",
+    "with_extras",
+    "live_scored",
+    "live_predicted",
+)
+
+
 def encode_cube(cube: pa.Table) -> dict[str, Any]:
-    """The cube as compact rows: [dimension index, value index, channel, trip, region, bookings,
-    with_outcome, completed]."""
+    """The cube as compact rows: [dimension index, value index, channel, trip, region, then
+    the measures of ``CUBE_MEASURES``]."""
     dimensions: list[str] = []
     values: list[str] = []
     value_index: dict[str, int] = {}
@@ -117,6 +199,8 @@ def encode_cube(cube: pa.Table) -> dict[str, Any]:
         if value not in value_index:
             value_index[value] = len(values)
             values.append(value)
+        measures: list[int | float] = [int(row[name] or 0) for name in CUBE_MEASURES[:-1]]
+        measures.append(round(float(row["live_predicted"] or 0.0), 4))
         rows.append(
             [
                 dimensions.index(dimension),
@@ -124,9 +208,7 @@ def encode_cube(cube: pa.Table) -> dict[str, Any]:
                 row["sales_channel"],
                 row["trip_type"],
                 row["booking_origin_region"],
-                int(row["bookings"]),
-                int(row["with_outcome"]),
-                int(row["completed"]),
+                *measures,
             ]
         )
     return {"dimensions": dimensions, "values": values, "rows": rows}
@@ -141,174 +223,184 @@ def _orders(tables: Mapping[str, pa.Table]) -> dict[str, list[str]]:
     return orders
 
 
-def _table_spec(name: str, table: pa.Table, limit: int | None = None) -> dict[str, Any]:
-    rows = rows_as_json(table if limit is None else table.slice(0, limit))
-    columns = [{"key": k, "title": t, "format": f} for k, t, f in TABLE_COLUMNS[name]]
-    return {"columns": columns, "rows": rows}
+@dataclass(frozen=True)
+class MonthInProgress:
+    """The month of the latest ingest, still filling up, and how far the data reach."""
+
+    month: str | None  # YYYY-MM, None when the lake holds no booking
+    days_covered: int | None
+    last_ingested_at: datetime | None
+
+    def note(self) -> str:
+        if self.last_ingested_at is None:
+            return "no bookings yet"
+        stamp = self.last_ingested_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        days = "1 day" if self.days_covered == 1 else f"{self.days_covered} days"
+        return f"data up to {stamp} · {self.month} in progress ({days})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "month_in_progress": self.month,
+            "days_covered": self.days_covered,
+            "last_ingested_at": None
+            if self.last_ingested_at is None
+            else self.last_ingested_at.isoformat(),
+        }
+
+
+def month_in_progress(tables: Mapping[str, pa.Table]) -> MonthInProgress:
+    in_progress = [
+        row for row in tables["monthly_summary"].to_pylist() if row["month_status"] == IN_PROGRESS
+    ]
+    latest_booking = max(
+        (
+            row["last_ingested_at"]
+            for row in tables["latest_ingests"].to_pylist()
+            if row["status"] == "delivered" and row["last_ingested_at"] is not None
+        ),
+        default=None,
+    )
+    if not in_progress or latest_booking is None:
+        return MonthInProgress(None, None, None)
+    row = in_progress[0]
+    return MonthInProgress(_month(row["month"]), int(row["days_covered"]), latest_booking)
+
+
+def yearly_rows(yearly: pa.Table) -> list[dict[str, Any]]:
+    """The yearly summary with a ``months_label``: the complete months, and the month in
+    progress when the year holds it ("11 + 1 in progress")."""
+    rows = rows_as_json(yearly)
+    for row in rows:
+        label = str(row["complete_months"])
+        if row["has_month_in_progress"]:
+            label += " + 1 in progress"
+        row["months_label"] = label
+    return rows
+
+
+def _table_spec(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"columns": [c.spec() for c in TABLES[name]], "rows": rows}
 
 
 def dashboard_data(
     con: duckdb.DuckDBPyConnection,
     tables: Mapping[str, pa.Table],
-    current_month: str | None = None,
+    progress: MonthInProgress | None = None,
 ) -> dict[str, Any]:
+    progress = progress or month_in_progress(tables)
     cube = run_sql(con, "SELECT * FROM dashboard_cube")
+    segments = rows_as_json(tables["segment_opportunities"].slice(0, SEGMENTS_EMBEDDED))
+    live_segments = rows_as_json(tables["live_bookings_by_segment"])
     return {
+        "as_of": progress.as_json(),
         "cube": encode_cube(cube),
         "orders": _orders(tables),
-        "segments": rows_as_json(tables["segment_opportunities"].slice(0, SEGMENTS_EMBEDDED)),
+        "segments": segments,
+        "live_segments": live_segments,
         "distributions": rows_as_json(tables["distributions"]),
         "reasons": rows_as_json(tables["rejected_by_reason"]),
         "tables": {
             "latest_ingests": _table_spec(
-                "latest_ingests", tables["latest_ingests"], LATEST_INGESTS_EMBEDDED
+                "latest_ingests",
+                rows_as_json(tables["latest_ingests"].slice(0, LATEST_INGESTS_EMBEDDED)),
             ),
-            "monthly_summary": _table_spec("monthly_summary", tables["monthly_summary"]),
-            "yearly_summary": _table_spec(
-                "yearly_summary",
-                yearly_rows(tables["yearly_summary"], tables["monthly_summary"], current_month),
+            "monthly_summary": _table_spec(
+                "monthly_summary", rows_as_json(tables["monthly_summary"])
             ),
+            "yearly_summary": _table_spec("yearly_summary", yearly_rows(tables["yearly_summary"])),
             "data_quality_by_file": _table_spec(
-                "data_quality_by_file", tables["data_quality_by_file"]
+                "data_quality_by_file", rows_as_json(tables["data_quality_by_file"])
             ),
-            "unknown_origins": _table_spec("unknown_origins", tables["unknown_origins"]),
+            "unknown_origins": _table_spec(
+                "unknown_origins", rows_as_json(tables["unknown_origins"])
+            ),
+            # Rows come with the widgets (filtered there); the spec gives the columns.
+            "segment_opportunities": _table_spec("segment_opportunities", []),
+            "live_bookings_by_segment": _table_spec("live_bookings_by_segment", []),
         },
     }
 
 
+# -- the same formats in Python, for the printable report --------------------------------------
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def _pct(value: Any) -> str:
-    return "–" if value is None else f"{100 * float(value):.1f}%"
+    return "–" if _missing(value) else f"{100 * float(value):.1f}%"
+
+
+def _with_sign(value: Any, unit: str) -> str:
+    """The sign of the figure as printed: a change that rounds to zero is "+0.0"."""
+    if _missing(value):
+        return "–"
+    text = f"{abs(100 * float(value)):.1f}"
+    negative = float(value) < 0 and float(text) != 0
+    return f"{'−' if negative else '+'}{text}{unit}"
 
 
 def _signed(value: Any) -> str:
-    return "–" if value is None else f"{100 * float(value):+.1f}%"
+    return _with_sign(value, "%")
 
 
 def _points(value: Any) -> str:
-    return "–" if value is None else f"{100 * float(value):+.1f} pts"
+    return _with_sign(value, " pts")
 
 
 def _int(value: Any) -> str:
-    return "–" if value is None else f"{int(value):,}"
+    return "–" if _missing(value) else f"{round(float(value)):,}"
+
+
+def _decimal(value: Any) -> str:
+    return "–" if _missing(value) else f"{float(value):.1f}"
 
 
 def _month(value: Any) -> str:
-    return "–" if value is None else str(value)[:7]
+    return "–" if _missing(value) else str(value)[:7]
 
 
-FORMATTERS: dict[str | None, Callable[[Any], str]] = {
+def _time(value: Any) -> str:
+    if _missing(value):
+        return "–"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value).replace("T", " ")[:16] + " UTC"
+
+
+def _text(value: Any) -> str:
+    return "–" if _missing(value) else str(value)
+
+
+FORMATS: dict[str, Callable[[Any], str]] = {
     "pct": _pct,
     "signed": _signed,
     "points": _points,
     "int": _int,
+    "decimal": _decimal,
     "month": _month,
-    None: str,
+    "time": _time,
+    "text": _text,
 }
+NUMERIC_KINDS = frozenset({"int", "decimal", "pct", "signed", "points"})
 
 
-def yearly_rows(yearly: pa.Table, monthly: pa.Table, current_month: str | None = None) -> pa.Table:
-    """The yearly summary with the number of ingest months each year covers, and year-over-year
-    changes over the same months: a partial first or current year is compared with the same
-    months of the year before, never a few months with twelve. Without those months, no change.
-    The month in progress (``current_month``, YYYY-MM) is left out of the comparison."""
-    by_year: dict[int, dict[int, Mapping[str, Any]]] = {}
-    complete: dict[int, dict[int, Mapping[str, Any]]] = {}
-    for row in monthly.to_pylist():
-        if row["month"] is not None:
-            month = row["month"]
-            by_year.setdefault(month.year, {})[month.month] = row
-            if current_month is None or f"{month.year:04d}-{month.month:02d}" < current_month:
-                complete.setdefault(month.year, {})[month.month] = row
-
-    def totals(months: Iterable[Mapping[str, Any]]) -> tuple[int, float | None]:
-        rows = list(months)
-        bookings = sum(int(r["bookings"] or 0) for r in rows)
-        with_outcome = sum(int(r["with_outcome"] or 0) for r in rows)
-        completed = sum(int(r["completed"] or 0) for r in rows)
-        return bookings, (completed / with_outcome if with_outcome else None)
-
-    rows = yearly.to_pylist()
+def _html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> Markup:
+    head = "".join(
+        f"<th{' class=num' if c.kind in NUMERIC_KINDS else ''}>{escape(c.title)}</th>"
+        for c in columns
+    )
+    body = []
     for row in rows:
-        row["months"] = len(by_year.get(row["year"], {}))
-        months = complete.get(row["year"], {})
-        previous = by_year.get(row["year"] - 1, {})
-        row["bookings_yoy_change"] = None
-        row["completion_rate_yoy_change"] = None
-        if months and all(number in previous for number in months):
-            bookings, rate = totals(months.values())
-            before, rate_before = totals(previous[number] for number in months)
-            if before:
-                row["bookings_yoy_change"] = (bookings - before) / before
-            if rate is not None and rate_before is not None:
-                row["completion_rate_yoy_change"] = rate - rate_before
-    return (
-        pa.Table.from_pylist(rows)
-        if rows
-        else yearly.append_column("months", pa.array([], pa.int64()))
-    )
-
-
-def _html_table(
-    rows: Sequence[Mapping[str, Any]], columns: list[tuple[str, str, str | None]]
-) -> Markup:
-    head = "".join(f"<th>{escape(title)}</th>" for _, title, _ in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{escape(FORMATTERS[fmt](row[key]))}</td>" for key, _, fmt in columns)
-        + "</tr>"
-        for row in rows
-    )
-    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")  # noqa: S704
-
-
-def monthly_svg(rows: Sequence[Mapping[str, Any]]) -> Markup:
-    """Bars of bookings and a line of the completion rate per month, as static SVG for print."""
-    width, height, left, right, top, bottom = 640, 220, 50, 44, 10, 46
-    plot_w, plot_h = width - left - right, height - top - bottom
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="monthly bookings">']
-    if not rows:
-        parts.append('<text x="320" y="110" text-anchor="middle">no bookings yet</text></svg>')
-        return Markup("".join(parts))  # noqa: S704
-    max_bookings = max(int(r["bookings"]) for r in rows) or 1
-    rates = [float(r["completion_rate"]) for r in rows if r["completion_rate"] is not None]
-    max_rate = (max(rates) if rates else 0.01) * 1.15 or 0.01
-    step = plot_w / len(rows)
-    bar_w = max(2.0, step * 0.6)
-    line = []
-    parts.append(
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
-        f'y2="{top + plot_h}" stroke="#999"/>'
-    )
-    # A label is about 44 units wide: with many months, label every few (always the last).
-    label_every = max(1, -(-44 // int(step)) if step >= 1 else len(rows))
-    for i, row in enumerate(rows):
-        x = left + i * step + (step - bar_w) / 2
-        h = plot_h * int(row["bookings"]) / max_bookings
-        parts.append(
-            f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" '
-            f'height="{max(h, 0.5):.1f}" fill="#2f6db5"/>'
+        marked = row.get("month_status") == IN_PROGRESS or row.get("status") == "quarantined"
+        cells = "".join(
+            f"<td{' class=num' if c.kind in NUMERIC_KINDS else ''}>"
+            f"{escape(FORMATS[c.kind](row.get(c.key)))}</td>"
+            for c in columns
         )
-        label = str(row["month"])[:7]
-        cx = x + bar_w / 2
-        if (len(rows) - 1 - i) % label_every == 0:
-            parts.append(
-                f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
-                f"{escape(label)}</text>"
-            )
-        if row["completion_rate"] is not None:
-            cy = top + plot_h - plot_h * float(row["completion_rate"]) / max_rate
-            line.append(f"{cx:.1f},{cy:.1f}")
-            parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="#e07b24"/>')
-    if len(line) > 1:
-        parts.append(
-            f'<polyline points="{" ".join(line)}" fill="none" stroke="#e07b24" stroke-width="2"/>'
-        )
-    parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{max_bookings:,}</text>')
-    parts.append(f'<text x="{left + plot_w + 4}" y="{top + 8}">{100 * max_rate:.0f}%</text>')
-    parts.append(
-        f'<text x="{left}" y="{height - 6}">bars: bookings · dots: completion rate</text></svg>'
+        body.append(f"<tr{' class=marked' if marked else ''}>{cells}</tr>")
+    return Markup(  # noqa: S704 (every value is escaped above)
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
-    return Markup("".join(parts))  # noqa: S704
 
 
 def _first(table: pa.Table) -> dict[str, Any]:
@@ -316,27 +408,13 @@ def _first(table: pa.Table) -> dict[str, Any]:
     return rows[0] if rows else {}
 
 
-def write_dashboards(
-    con: duckdb.DuckDBPyConnection, tables: Mapping[str, pa.Table], out_dir: Path
-) -> list[Path]:
-    env = _environment()
-    generated = datetime.now(UTC)
-    generated_at = generated.strftime("%Y-%m-%d %H:%M UTC")
-    current_month = generated.strftime("%Y-%m")
-    overall = _first(tables["completion_overall"])
+def _dq_view(tables: Mapping[str, pa.Table]) -> dict[str, str]:
     dq = _first(tables["data_quality_summary"])
-    lake_note = f"{_int(overall.get('bookings'))} bookings, {_int(dq.get('rows_read'))} rows read"
-    common = {
-        "pages": PAGES,
-        "generated_at": generated_at,
-        "current_month": current_month,
-        "lake_note": lake_note,
-        "css": Markup(_asset("dashboard.css")),  # noqa: S704 (the project's own stylesheet)
-        "js": Markup(_asset("dashboard.js")),  # noqa: S704 (the project's own script)
-        "data_json": _script_json(dashboard_data(con, tables, current_month)),
-    }
-    written = []
-    dq_view = {
+    quarantined = [
+        row for row in tables["data_quality_by_file"].to_pylist() if row["status"] == "quarantined"
+    ]
+    notes = [f"{row['file_name']}: {row['reason']}" for row in quarantined]
+    return {
         "rows_read": _int(dq.get("rows_read")),
         "valid_rows": _int(dq.get("valid_rows")),
         "rejected_rows": _int(dq.get("rejected_rows")),
@@ -345,66 +423,154 @@ def write_dashboards(
         "duplicate_rate": _pct(dq.get("duplicate_rate")),
         "unknown_origins": _int(dq.get("unknown_origins")),
         "unknown_origin_rate": _pct(dq.get("unknown_origin_rate")),
+        "quarantined_files": _int(dq.get("quarantined_files") or 0),
+        "quarantined_note": "; ".join(notes) if notes else "every file could be read",
+        "quarantined_note_short": quarantined[0]["file_name"]
+        + (f" and {len(quarantined) - 1} more" if len(quarantined) > 1 else "")
+        if quarantined
+        else "",
     }
-    example_queries = [
-        {"name": q.name, "title": q.title, "body": q.body} for q in sql_files.queries()
-    ]
-    for page, label in PAGES:
-        html = env.get_template(f"{page}.html").render(
-            title=f"{label} dashboard",
-            current=page,
-            dq=dq_view,
-            queries=example_queries,
-            **common,
-        )
-        path = out_dir / f"{page}.html"
-        path.write_text(html, encoding="utf-8")
-        written.append(path)
 
-    monthly = tables["monthly_summary"].to_pylist()
-    # The month in progress is incomplete: the report speaks of the last complete month.
-    complete = [row for row in monthly if str(row.get("month", ""))[:7] < current_month]
-    latest = (complete or monthly)[-1] if monthly else {}
-    report = env.get_template("direction_report.html").render(
-        generated_at=generated_at,
-        lake_note=lake_note,
-        overall={
+
+def _report_context(
+    tables: Mapping[str, pa.Table], progress: MonthInProgress, dq: Mapping[str, str]
+) -> dict[str, Any]:
+    """What the printable report says: figures of complete months, the month in progress
+    apart and compared on the same days, the quarantined files with their reasons."""
+    overall = _first(tables["completion_overall"])
+    monthly = tables["monthly_summary"].to_pylist()  # newest first
+    complete = [row for row in monthly if row["month_status"] != IN_PROGRESS]
+    current = [row for row in monthly if row["month_status"] == IN_PROGRESS]
+    last = complete[0] if complete else None
+    quarantined = [
+        row for row in tables["data_quality_by_file"].to_pylist() if row["status"] == "quarantined"
+    ]
+    chart_rows = [
+        {
+            "month": _month(row["month"]),
+            "bookings": int(row["bookings"]),
+            "with_outcome": int(row["with_outcome"]),
+            "completed": int(row["completed"]),
+            "in_progress": row["month_status"] == IN_PROGRESS,
+        }
+        for row in reversed(monthly)
+    ]
+    return {
+        "overall": {
             "bookings": _int(overall.get("bookings")),
             "with_outcome": _int(overall.get("with_outcome")),
             "completed": _int(overall.get("completed")),
             "completion_rate": _pct(overall.get("completion_rate")),
             "extras_share": _pct(overall.get("extras_share")),
         },
-        latest={
-            "month": str(latest.get("month", "–"))[:7],
-            "bookings": _int(latest.get("bookings")),
-            "yoy": _signed(latest.get("bookings_yoy_change")),
+        "last": None
+        if last is None
+        else {
+            "month": _month(last["month"]),
+            "bookings": _int(last["bookings"]),
+            "mom": _signed(last["bookings_mom_change"]),
+            "yoy": _signed(last["bookings_yoy_change"]),
+            "completion_rate": _pct(last["completion_rate"]),
         },
-        monthly_svg=monthly_svg(monthly),
-        monthly_table=_html_table(monthly, TABLE_COLUMNS["monthly_summary"]),
-        yearly_table=_html_table(
-            yearly_rows(
-                tables["yearly_summary"], tables["monthly_summary"], current_month
-            ).to_pylist(),
-            TABLE_COLUMNS["yearly_summary"],
+        "progress": None
+        if not current
+        else {
+            "month": _month(current[0]["month"]),
+            "days": "day 1"
+            if current[0]["days_covered"] == 1
+            else f"days 1-{current[0]['days_covered']}",
+            "bookings": _int(current[0]["bookings"]),
+            "mom": _signed(current[0]["bookings_mom_change"]),
+            "yoy": _signed(current[0]["bookings_yoy_change"]),
+        },
+        "as_of_note": progress.note(),
+        "monthly_table": _html_table(monthly, TABLES["monthly_summary"]),
+        "yearly_table": _html_table(
+            yearly_rows(tables["yearly_summary"]), TABLES["yearly_summary"]
         ),
-        regions_table=_html_table(
+        "regions_table": _html_table(
             tables["completion_by_origin_region"].to_pylist(),
             [
-                ("booking_origin_region", "Origin region", None),
-                ("bookings", "Bookings", "int"),
-                ("completed", "Completed", "int"),
-                ("completion_rate", "Completion", "pct"),
+                Column("booking_origin_region", "Origin region"),
+                Column("bookings", "Bookings", "int"),
+                Column("completed", "Completed", "int"),
+                Column("completion_rate", "Completion", "pct"),
             ],
         ),
-        dq_sentence=(
-            f"{dq_view['rows_read']} rows read, {dq_view['rejected_rows']} rejected "
-            f"({dq_view['rejected_rate']}), {dq_view['duplicates']} exact duplicates "
-            f"({dq_view['duplicate_rate']}) left out of the figures, "
-            f"{dq_view['unknown_origins']} bookings from an unknown origin."
+        "quarantined_table": _html_table(
+            quarantined,
+            [
+                Column("file_name", "File"),
+                Column("reason", "Why it was quarantined"),
+            ],
+        )
+        if quarantined
+        else None,
+        "dq_sentence": (
+            f"{dq['rows_read']} rows read, {dq['rejected_rows']} rejected "
+            f"({dq['rejected_rate']}), {dq['duplicates']} exact duplicates "
+            f"({dq['duplicate_rate']}) left out of the figures, "
+            f"{dq['unknown_origins']} bookings from an unknown origin; "
+            f"{dq['quarantined_files']} file{'' if dq['quarantined_files'] == '1' else 's'} "
+            "quarantined whole."
         ),
+        "chart_json": _script_json(chart_rows),
+    }
+
+
+def write_dashboards(
+    con: duckdb.DuckDBPyConnection, tables: Mapping[str, pa.Table], out_dir: Path
+) -> list[Path]:
+    env = _environment()
+    generated_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    progress = month_in_progress(tables)
+    overall = _first(tables["completion_overall"])
+    dq = _dq_view(tables)
+    lake_note = f"{_int(overall.get('bookings'))} bookings, {dq['rows_read']} rows read"
+    common = {
+        "pages": PAGES,
+        "generated_at": generated_at,
+        "as_of_note": progress.note(),
+        "lake_note": lake_note,
+        "css": Markup(_asset("dashboard.css")),  # noqa: S704 (the project's own stylesheet)
+        "chart_js": _script(chart_library()),
+        "js": _script(_asset("dashboard.js")),
+        "data_json": _script_json(dashboard_data(con, tables, progress)),
+        "dq": dq,
+    }
+    example_queries = [
+        {"name": q.name, "title": q.title, "body": q.body} for q in sql_files.queries()
+    ]
+    written = []
+    for page, label in PAGES:
+        html = env.get_template(f"{page}.html").render(
+            title=f"{label} dashboard", current=page, queries=example_queries, **common
+        )
+        path = out_dir / f"{page}.html"
+        path.write_text(html, encoding="utf-8")
+        written.append(path)
+
+    report = env.get_template("direction_report.html").render(
+        generated_at=generated_at,
+        lake_note=lake_note,
+        chart_js=common["chart_js"],
+        **_report_context(tables, progress, dq),
     )
     path = out_dir / "direction_report.html"
     path.write_text(report, encoding="utf-8")
     written.append(path)
     return written
+
+
+__all__ = [
+    "PAGES",
+    "TABLES",
+    "Column",
+    "MonthInProgress",
+    "chart_library",
+    "dashboard_data",
+    "encode_cube",
+    "month_in_progress",
+    "write_dashboards",
+    "yearly_rows",
+]

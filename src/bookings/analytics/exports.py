@@ -76,6 +76,8 @@ def to_json(table: Rows | pa.Table) -> str:
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, bool):  # as Athena's CSV results write them
+        return "true" if value else "false"
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else ""
     if isinstance(value, list | dict):

@@ -39,6 +39,67 @@ Conventions shared by every booking KPI (they all read the view `booking_facts`)
   the departure date; changes are relative for volumes and in points (differences of rates)
   for completion rates.
 
+### The month in progress
+
+The lake's **as-of date** is the UTC date of its latest ingest (`max(ingest_date)` over the
+bookings). The month holding it is **in progress**: its end has not been reached in the data,
+whatever today's date is (a lake whose last file arrived on 12 February reads as "February, 12
+days so far" in March too: February is not complete *in the data*, and comparing its 12 days
+with whole months would mislead). Every earlier month is **complete**. So:
+
+- `monthly_summary` says `month_status` ('complete' or 'in progress') and `days_covered` (the
+  month's length, or the days the month in progress has had: days 1 to the as-of day);
+- a complete month is compared with the whole previous month (`*_mom_change`) and the whole same
+  month a year earlier (`*_yoy_change`); the month in progress **month to date**: its days 1 to
+  `days_covered` against the same days of the previous month and of the same month a year
+  earlier (31 March against 1-31 February counts every February day);
+- the "last complete month" tile and the report's figure never name the month in progress (with
+  only a month in progress, they say "none yet"); the month in progress has a tile of its own,
+  striped bars in the charts, a shaded row in the tables, and its changes are not coloured as
+  gains or losses;
+- `yearly_summary` counts each year's complete months (`complete_months`, and
+  `has_month_in_progress`), and compares a year's complete months with the same months of the
+  year before: never a partial year with a whole one;
+- the direction's macro figures are over the last 12 complete months, against the 12 before when
+  the lake holds them (else they say so).
+
+### Campaign targeting: the comparable segment and the estimated rate
+
+A segment (booking origin × sales channel × lead-time band) is compared with its **comparable
+segment**: the bookings of the same channel and lead-time band from every *other* origin (for
+example "Internet, 31-90 days, other origins"). Leaving the segment out matters for the large
+ones: Australia is a third of the bookings, and a benchmark that included it would mostly be
+Australia itself. The comparison is with the other origins' *pooled* rate, not with the best
+origin: "if this segment converted like the average booking of its channel and lead time".
+
+A segment of 8 bookings with no completion says little, so its rate is **shrunk** towards the
+comparable rate before it is compared (empirical Bayes, a beta-binomial model): estimated rate =
+(completed + k × comparable rate) / (bookings with an outcome + k). The prior's strength k
+(`prior_bookings`, in bookings) is estimated from the data by the method of moments: how far
+segment rates spread around their comparables beyond what chance explains (the binomial noise
+of each segment). A segment with many outcomes keeps nearly its own rate; one with a few moves
+most of the way to its comparable. `rate_gap` = comparable rate − estimated rate, and
+`opportunity` = bookings × the gap (floored at 0): the completions gained if the segment
+converted like its comparable segment. The table names the comparable segment and shows both
+rates, so a marketer can judge the assumption.
+
+### Predicted completion of live bookings
+
+Live bookings (no outcome yet) carry the model's `booking_complete_probability`. Their mean is
+the **predicted completion rate** and their sum the **expected completions** (the number of
+completions the model expects among them). `live_bookings_by_segment` ranks the segments by
+`completions_below_average` = live bookings scored × (the predicted completion of every live
+booking − the segment's): large where predicted completion is low *and* the volume is large.
+The marketing dashboard charts each segment's volume against its predicted completion and lists
+the segments that lack the most completions, beside their completion rate so far.
+
+### Rates in the charts
+
+Every completion rate is drawn with its 95% **Wilson interval** (bookings with an outcome as
+the trials), so a rate over a few bookings shows as the wide, uncertain figure it is; a rate
+over fewer than 30 bookings with an outcome is drawn faded. Rate axes start at 0 and end at the
+first round step above the widest interval, never past 100%.
+
 Who uses what: **marketing** opens the marketing dashboard (channels, segments, campaign
 targeting, latest ingests), **analysts** the analyst dashboard, `bookings sql` and the Excel
 workbook, the **direction** the direction dashboard and its printable report (`bookings report`

@@ -6,8 +6,8 @@ Generated between two marker comments, from the same files DuckDB runs offline:
   ``ViewOriginalText``, its columns typed from the offline plan);
 - one Athena named query per view (``SELECT * FROM view``, for the console) and per file of
   ``sql/queries``;
-- QuickSight (behind ``QuickSightEnabled``): a SPICE dataset over each view the marketing
-  dashboard shows, and the marketing dashboard definition.
+- QuickSight (behind ``QuickSightEnabled``): a SPICE dataset over each view a dashboard shows,
+  and the three dashboards (marketing, direction, analyst) as definitions.
 
 ``python -m bookings.analytics.sync_template`` rewrites the block; ``--check`` exits 1 when the
 template differs from what ``sql/`` gives (tests/integration/test_sql_cli.py runs it).
@@ -34,14 +34,30 @@ BEGIN = (
 END = "  # END generated from sql/\n"
 SECTION = "  # Analytics (named queries, views, QuickSight)\n"
 
-# The views the marketing dashboard reads, each a SPICE dataset.
-QUICKSIGHT_VIEWS = (
-    "completion_by_sales_channel",
-    "completion_by_origin_region",
-    "segment_opportunities",
-    "monthly_summary",
-    "latest_ingests",
-)
+# The views each QuickSight dashboard reads; each view is one SPICE dataset, shared.
+DASHBOARD_VIEWS = {
+    "marketing": (
+        "completion_by_sales_channel",
+        "completion_by_origin_region",
+        "monthly_summary",
+        "segment_opportunities",
+        "live_bookings_by_segment",
+        "latest_ingests",
+    ),
+    "direction": (
+        "yearly_summary",
+        "monthly_summary",
+        "completion_by_origin_region",
+        "data_quality_summary",
+    ),
+    "analyst": (
+        "data_quality_summary",
+        "data_quality_by_file",
+        "rejected_by_reason",
+        "unknown_origins",
+    ),
+}
+QUICKSIGHT_VIEWS = tuple(dict.fromkeys(v for views in DASHBOARD_VIEWS.values() for v in views))
 BOOKINGS_DATASET_SUFFIX = "bookings"
 
 _HIVE_TYPES = {
@@ -222,6 +238,16 @@ def _category(field_id: str, dataset: str, name: str) -> dict[str, Any]:
     return {"CategoricalDimensionField": {"FieldId": field_id, "Column": _column(dataset, name)}}
 
 
+def _month(field_id: str, dataset: str, name: str) -> dict[str, Any]:
+    return {
+        "DateDimensionField": {
+            "FieldId": field_id,
+            "Column": _column(dataset, name),
+            "DateGranularity": "MONTH",
+        }
+    }
+
+
 def _measure(field_id: str, dataset: str, name: str, aggregation: str = "SUM") -> dict[str, Any]:
     return {
         "NumericalMeasureField": {
@@ -232,158 +258,272 @@ def _measure(field_id: str, dataset: str, name: str, aggregation: str = "SUM") -
     }
 
 
-def _bar(visual_id: str, title: str, dataset: str, category: str, value: str) -> dict[str, Any]:
+def _title(text: str) -> dict[str, Any]:
+    return {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
+
+
+def _bar(
+    visual_id: str,
+    title: str,
+    dataset: str,
+    category: dict[str, Any],
+    value: str,
+    *,
+    aggregation: str = "SUM",
+    colors: str | None = None,
+) -> dict[str, Any]:
+    wells: dict[str, Any] = {
+        "Category": [category],
+        "Values": [_measure(f"{visual_id}-value", dataset, value, aggregation)],
+    }
+    if colors:
+        wells["Colors"] = [_category(f"{visual_id}-colors", dataset, colors)]
     return {
         "BarChartVisual": {
             "VisualId": visual_id,
-            "Title": {"Visibility": "VISIBLE", "FormatText": {"PlainText": title}},
+            "Title": _title(title),
             "ChartConfiguration": {
-                "FieldWells": {
-                    "BarChartAggregatedFieldWells": {
-                        "Category": [_category(f"{visual_id}-category", dataset, category)],
-                        "Values": [_measure(f"{visual_id}-value", dataset, value)],
-                    }
-                },
+                "FieldWells": {"BarChartAggregatedFieldWells": wells},
                 "Orientation": "VERTICAL",
             },
         }
     }
 
 
-def _dashboard() -> dict[str, Any]:
+def _table(visual_id: str, title: str, dataset: str, columns: list[str]) -> dict[str, Any]:
+    return {
+        "TableVisual": {
+            "VisualId": visual_id,
+            "Title": _title(title),
+            "ChartConfiguration": {
+                "FieldWells": {
+                    "TableUnaggregatedFieldWells": {
+                        "Values": [
+                            {"FieldId": f"{visual_id}-{c}", "Column": _column(dataset, c)}
+                            for c in columns
+                        ]
+                    }
+                }
+            },
+        }
+    }
+
+
+def _months_by_status(visual_id: str) -> dict[str, Any]:
+    """Bookings per ingest month, the month in progress in a colour of its own."""
+    return _bar(
+        visual_id,
+        "Bookings per ingest month (the month in progress apart: compare it on the same days)",
+        "monthly_summary",
+        _month(f"{visual_id}-month", "monthly_summary", "month"),
+        "bookings",
+        colors="month_status",
+    )
+
+
+MONTHLY_COLUMNS = [
+    "month",
+    "month_status",
+    "days_covered",
+    "bookings",
+    "completion_rate",
+    "bookings_mom_change",
+    "completion_rate_mom_change",
+    "bookings_yoy_change",
+    "completion_rate_yoy_change",
+]
+DATA_QUALITY_SUMMARY_COLUMNS = [
+    "rows_read",
+    "rejected_rows",
+    "rejected_rate",
+    "duplicates",
+    "unknown_origins",
+    "quarantined_files",
+]
+
+
+def _visuals() -> dict[str, list[dict[str, Any]]]:
+    """Each dashboard's visuals: the same views and figures as the offline dashboards."""
+    return {
+        "marketing": [
+            _bar(
+                "channels",
+                "Bookings by sales channel",
+                "completion_by_sales_channel",
+                _category("channels-category", "completion_by_sales_channel", "sales_channel"),
+                "bookings",
+            ),
+            _bar(
+                "channel-rates",
+                "Completion rate by sales channel",
+                "completion_by_sales_channel",
+                _category("channel-rates-category", "completion_by_sales_channel", "sales_channel"),
+                "completion_rate",
+                aggregation="AVERAGE",
+            ),
+            _bar(
+                "regions",
+                "Bookings by origin region",
+                "completion_by_origin_region",
+                _category(
+                    "regions-category", "completion_by_origin_region", "booking_origin_region"
+                ),
+                "bookings",
+            ),
+            _months_by_status("months"),
+            _table(
+                "live-segments",
+                "Live bookings: predicted completion by segment, lowest against volume first",
+                "live_bookings_by_segment",
+                [
+                    "booking_origin",
+                    "sales_channel",
+                    "lead_time_band",
+                    "scored",
+                    "predicted_completion",
+                    "expected_completions",
+                    "completion_rate",
+                    "completions_below_average",
+                ],
+            ),
+            _table(
+                "segments",
+                "Campaign targeting: segments against their comparable segment",
+                "segment_opportunities",
+                [
+                    "booking_origin",
+                    "sales_channel",
+                    "lead_time_band",
+                    "bookings",
+                    "completion_rate",
+                    "estimated_rate",
+                    "comparable_segment",
+                    "comparable_rate",
+                    "opportunity",
+                ],
+            ),
+            _table(
+                "latest",
+                "Latest ingests (UTC)",
+                "latest_ingests",
+                [
+                    "file_name",
+                    "status",
+                    "last_ingested_at",
+                    "bookings",
+                    "completion_rate",
+                    "rejected_rows",
+                    "reason",
+                ],
+            ),
+        ],
+        "direction": [
+            _table(
+                "years",
+                "Yearly summary: complete months, changes over the same months a year earlier",
+                "yearly_summary",
+                [
+                    "year",
+                    "complete_months",
+                    "has_month_in_progress",
+                    "bookings",
+                    "completion_rate",
+                    "extras_share",
+                    "bookings_yoy_change",
+                    "completion_rate_yoy_change",
+                ],
+            ),
+            _months_by_status("months"),
+            _table("monthly", "Monthly summary", "monthly_summary", MONTHLY_COLUMNS),
+            _bar(
+                "region-rates",
+                "Completion rate by origin region",
+                "completion_by_origin_region",
+                _category(
+                    "region-rates-category", "completion_by_origin_region", "booking_origin_region"
+                ),
+                "completion_rate",
+                aggregation="AVERAGE",
+            ),
+            _table(
+                "quality",
+                "Data quality",
+                "data_quality_summary",
+                DATA_QUALITY_SUMMARY_COLUMNS,
+            ),
+        ],
+        "analyst": [
+            _table(
+                "quality",
+                "Data quality",
+                "data_quality_summary",
+                DATA_QUALITY_SUMMARY_COLUMNS,
+            ),
+            _table(
+                "files",
+                "Data quality by file (quarantined files with their reason)",
+                "data_quality_by_file",
+                [
+                    "file_name",
+                    "status",
+                    "reason",
+                    "rows_read",
+                    "rejected_rows",
+                    "rejected_rate",
+                    "duplicates",
+                    "unknown_origins",
+                ],
+            ),
+            _bar(
+                "reasons",
+                "Rejected rows by reason",
+                "rejected_by_reason",
+                _category("reasons-category", "rejected_by_reason", "reason"),
+                "rejected_rows",
+            ),
+            _table(
+                "unknown",
+                "Unknown booking origins",
+                "unknown_origins",
+                ["booking_origin", "bookings"],
+            ),
+        ],
+    }
+
+
+DASHBOARD_ACTIONS = [
+    "quicksight:DescribeDashboard",
+    "quicksight:ListDashboardVersions",
+    "quicksight:UpdateDashboardPermissions",
+    "quicksight:QueryDashboard",
+    "quicksight:UpdateDashboard",
+    "quicksight:DeleteDashboard",
+    "quicksight:DescribeDashboardPermissions",
+    "quicksight:UpdateDashboardPublishedVersion",
+]
+
+
+def _dashboard(name: str, visuals: list[dict[str, Any]]) -> dict[str, Any]:
     declarations = [
         {
             "Identifier": view,
             "DataSetArn": {"Fn::GetAtt": [f"DataSet{_camel(view)}", "Arn"]},
         }
-        for view in QUICKSIGHT_VIEWS
-    ]
-    segment_columns = [
-        "booking_origin",
-        "sales_channel",
-        "lead_time_band",
-        "bookings",
-        "completion_rate",
-        "best_comparable_rate",
-        "opportunity",
-    ]
-    visuals = [
-        _bar(
-            "channels",
-            "Bookings by sales channel",
-            "completion_by_sales_channel",
-            "sales_channel",
-            "bookings",
-        ),
-        _bar(
-            "channel-rates",
-            "Completion rate by sales channel",
-            "completion_by_sales_channel",
-            "sales_channel",
-            "completion_rate",
-        ),
-        _bar(
-            "regions",
-            "Bookings by origin region",
-            "completion_by_origin_region",
-            "booking_origin_region",
-            "bookings",
-        ),
-        {
-            "LineChartVisual": {
-                "VisualId": "months",
-                "Title": {
-                    "Visibility": "VISIBLE",
-                    "FormatText": {"PlainText": "Bookings per ingest month"},
-                },
-                "ChartConfiguration": {
-                    "FieldWells": {
-                        "LineChartAggregatedFieldWells": {
-                            "Category": [
-                                {
-                                    "DateDimensionField": {
-                                        "FieldId": "months-month",
-                                        "Column": _column("monthly_summary", "month"),
-                                        "DateGranularity": "MONTH",
-                                    }
-                                }
-                            ],
-                            "Values": [_measure("months-bookings", "monthly_summary", "bookings")],
-                        }
-                    }
-                },
-            }
-        },
-        {
-            "TableVisual": {
-                "VisualId": "segments",
-                "Title": {
-                    "Visibility": "VISIBLE",
-                    "FormatText": {"PlainText": "Campaign targeting: segment opportunities"},
-                },
-                "ChartConfiguration": {
-                    "FieldWells": {
-                        "TableUnaggregatedFieldWells": {
-                            "Values": [
-                                {
-                                    "FieldId": f"segments-{c}",
-                                    "Column": _column("segment_opportunities", c),
-                                }
-                                for c in segment_columns
-                            ]
-                        }
-                    }
-                },
-            }
-        },
-        {
-            "TableVisual": {
-                "VisualId": "latest",
-                "Title": {"Visibility": "VISIBLE", "FormatText": {"PlainText": "Latest ingests"}},
-                "ChartConfiguration": {
-                    "FieldWells": {
-                        "TableUnaggregatedFieldWells": {
-                            "Values": [
-                                {"FieldId": f"latest-{c}", "Column": _column("latest_ingests", c)}
-                                for c in (
-                                    "source_file",
-                                    "last_ingested_at",
-                                    "bookings",
-                                    "completion_rate",
-                                    "rejected_rows",
-                                )
-                            ]
-                        }
-                    }
-                },
-            }
-        },
+        for view in DASHBOARD_VIEWS[name]
     ]
     return {
         "Type": "AWS::QuickSight::Dashboard",
         "Condition": "QuickSightEnabled",
         "Properties": {
             "AwsAccountId": {"Ref": "AWS::AccountId"},
-            "DashboardId": {"Fn::Sub": "${AWS::StackName}-marketing"},
-            "Name": {"Fn::Sub": "${AWS::StackName} marketing"},
+            "DashboardId": {"Fn::Sub": f"${{AWS::StackName}}-{name}"},
+            "Name": {"Fn::Sub": f"${{AWS::StackName}} {name}"},
             "Definition": {
                 "DataSetIdentifierDeclarations": declarations,
-                "Sheets": [{"SheetId": "marketing", "Name": "Marketing", "Visuals": visuals}],
+                "Sheets": [{"SheetId": name, "Name": name.capitalize(), "Visuals": visuals}],
             },
             "Permissions": [
-                {
-                    "Principal": {"Ref": "QuickSightPrincipalArn"},
-                    "Actions": [
-                        "quicksight:DescribeDashboard",
-                        "quicksight:ListDashboardVersions",
-                        "quicksight:UpdateDashboardPermissions",
-                        "quicksight:QueryDashboard",
-                        "quicksight:UpdateDashboard",
-                        "quicksight:DeleteDashboard",
-                        "quicksight:DescribeDashboardPermissions",
-                        "quicksight:UpdateDashboardPublishedVersion",
-                    ],
-                }
+                {"Principal": {"Ref": "QuickSightPrincipalArn"}, "Actions": DASHBOARD_ACTIONS}
             ],
         },
     }
@@ -403,7 +543,8 @@ def resources() -> dict[str, Any]:
         result[f"Query{_camel(query.name)}"] = _named_query(query.name, query.title, query.body)
     for dataset_view in QUICKSIGHT_VIEWS:
         result[f"DataSet{_camel(dataset_view)}"] = _dataset(dataset_view, columns[dataset_view])
-    result["MarketingDashboard"] = _dashboard()
+    for name, visuals in _visuals().items():
+        result[f"{name.capitalize()}Dashboard"] = _dashboard(name, visuals)
     return result
 
 

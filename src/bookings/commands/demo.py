@@ -1,14 +1,16 @@
 """``bookings demo``: the whole project on this machine, with no argument and no AWS account.
 
-1. generates booking files: 50,000 labelled bookings as the monthly exports of the last 24
-   months (``bookings_YYYY-MM-01.csv``, sizes following the season and a yearly growth; the
-   oldest written like the public data set, the others in the encodings copies circulate in), a
-   small dirty copy (UTF-8 with a BOM, LF endings, rows with faults), live bookings without
-   outcomes, and a file that is not a booking CSV at all (an HTML error page saved as .csv);
+1. generates booking files: 50,000 labelled bookings as the monthly exports of the last 25
+   months, the current one included (``bookings_YYYY-MM-01.csv``, sizes following the season
+   and a yearly growth; the oldest written like the public data set, the others in the
+   encodings copies circulate in), a small dirty copy (UTF-8 with a BOM, LF endings, rows with
+   faults), live bookings without outcomes, and a file that is not a booking CSV at all (an
+   HTML error page saved as .csv);
 2. trains the booking-completion model on the monthly exports (into ``DIR/model``);
 3. runs every file through the offline stack with the model served locally, replaying each
-   export on the date in its name, so the lake holds 24 ingest months; the live bookings get
-   real scores, the faulty rows are rejected and the broken file is quarantined;
+   export on the date in its name, so the lake holds 24 complete ingest months (the last 12
+   against the 12 before) and the month in progress; the live bookings get real scores, the
+   faulty rows are rejected and the broken file is quarantined;
 4. compacts the lake with the Glue compaction job on local Spark (each booking once, committed
    files only, daily and monthly summary tables), when Java and pyspark are installed;
 5. builds the KPI report and the dashboards (the KPIs the summary tables answer read them);
@@ -36,7 +38,9 @@ from bookings.errors import CommandError
 
 DEFAULT_OUT = "demo-output"
 DEFAULT_ROWS = 50_000
-HISTORY_MONTHS = 24
+# 24 complete months and the current one, in progress: the direction's last 12 complete months
+# have 12 complete months before them to compare with.
+HISTORY_MONTHS = 25
 # Relative booking volume per calendar month (January first): the winter holidays, the spring
 # and summer peaks, the autumn trough.
 MONTH_SEASONALITY = (1.04, 0.90, 0.98, 1.02, 1.08, 1.18, 1.24, 1.14, 0.94, 0.90, 0.86, 1.06)
@@ -86,11 +90,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "demo",
         help="generate data, train the model, run the offline stack and build the dashboards",
         description="The whole pipeline on this machine in a few minutes: generates 50,000 "
-        "realistic bookings as the monthly exports of the last 24 months (plus a dirty file, "
+        "realistic bookings as the monthly exports of the last 25 months (plus a dirty file, "
         "live bookings and a broken file), trains the model, runs them through the offline "
         "stack with the model served locally, replaying each export on the date in its name "
-        "(so the dashboards have 24 months of history), builds the report and the dashboards, "
-        "and prints what to open.",
+        "(so the dashboards have 24 complete months of history and the month in progress), "
+        "builds the report and the dashboards, and prints what to open.",
     )
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"({DEFAULT_OUT})")
     parser.add_argument(
