@@ -113,11 +113,18 @@ def run(rows: int = ROWS) -> dict[str, Any]:
         "plain_lightgbm_common_roc_auc_test": _auc(baselines["plain_lightgbm_common_test"]),
         "logistic_regression_roc_auc_test": _auc(baselines["logistic_regression_test"]),
         "search_trials_completed": search["trials_completed"],
+        "search_best_trial": search["best_trial"],
         "search_best_roc_auc_cv": round(search["best_roc_auc_cv"], 4),
+        "search_chosen_trial": search["chosen_trial"],
+        "search_chosen_roc_auc_cv": round(search["chosen_roc_auc_cv"], 4),
+        "search_selection_threshold_roc_auc_cv": round(
+            search["selection"]["threshold_roc_auc_cv"], 4
+        ),
         "search_former_defaults_roc_auc_cv": round(search["trials"][0]["roc_auc_cv"], 4),
         "search_seconds": round(search["seconds"], 1),
         "search_time_budget_seconds": search["time_budget_seconds"],
         "chosen_settings": search["chosen"],
+        "model_trees": result.booster.num_trees(),
         "training_seconds": round(training_seconds, 2),
         "scoring_rows": len(probabilities),
         "scoring_rows_per_second": round(rows_per_second),

@@ -337,7 +337,8 @@ def test_the_model_metadata_and_metrics_account_for_every_exported_row(
     assert search["folds"] == 2
     assert search["trials_completed"] == 2
     assert [t["trial"] for t in search["trials"]] == [0, 1]
-    assert search["chosen"] == search["trials"][search["best_trial"]]["settings"]
+    assert search["chosen"] == search["trials"][search["chosen_trial"]]["settings"]
+    assert search["selection"]["eligible_trials"]
     assert "search: 2 trials" in training_run.result.stdout
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,15 @@ from bookings.ml import search as search_module
 from bookings.ml.design import EncodedTraining, Settings
 from bookings.ml.frame import encode_frame, fit_spec_frame, records_to_frame
 from bookings.ml.packaging import save_training
-from bookings.ml.search import FORMER_DEFAULTS, PLAIN_COMMON, SearchOptions, search_settings
+from bookings.ml.search import (
+    FORMER_DEFAULTS,
+    PLAIN_COMMON,
+    SearchOptions,
+    choose_trial,
+    scoring_cost,
+    search_settings,
+    standard_error,
+)
 from bookings.ml.training import TrainingOptions, labels_of, train_on_split
 
 pytestmark = pytest.mark.slow
@@ -59,7 +68,17 @@ def test_the_search_stops_at_its_number_of_trials(training: EncodedTraining) -> 
     best = max(result.trials, key=lambda t: t["roc_auc_cv"])
     assert result.best_trial == best["trial"]
     assert result.best_roc_auc_cv == best["roc_auc_cv"]
-    assert result.best.describe() == best["settings"]
+    # the chosen trial is the cheapest to score of those within one standard error of the best
+    selection = choose_trial(result.trials)
+    assert result.chosen_trial == selection.chosen["trial"]
+    chosen = result.trials[result.chosen_trial]
+    assert result.chosen.describe() == chosen["settings"]
+    assert result.chosen_roc_auc_cv == chosen["roc_auc_cv"]
+    assert chosen["roc_auc_cv"] >= best["roc_auc_cv"] - standard_error(best["fold_roc_auc"])
+    for trial in result.trials:
+        assert trial["scoring_cost"] == pytest.approx(scoring_cost(trial), abs=0.05)
+        if trial["roc_auc_cv"] >= result.summary()["selection"]["threshold_roc_auc_cv"]:
+            assert scoring_cost(trial) >= scoring_cost(chosen)
     # the fixed starting points come first
     assert result.trials[0]["settings"] == FORMER_DEFAULTS.describe()
     assert result.trials[1]["settings"] == PLAIN_COMMON.describe()
@@ -80,7 +99,7 @@ def test_the_search_is_reproducible_with_its_seed(training: EncodedTraining) -> 
         training, SearchOptions(trials=4, folds=2, time_budget=300, workers=1), seed=7
     )
     assert _without_seconds(first.trials) == _without_seconds(again.trials)
-    assert first.best == again.best
+    assert first.chosen == again.chosen
     other = search_settings(training, options, seed=8)
     # the starting points are fixed; the proposals after them follow the seed
     assert other.trials[2]["settings"] != first.trials[2]["settings"]
@@ -133,8 +152,19 @@ def test_the_card_and_metrics_record_the_search_and_the_baselines(
     card = written.card.read_text()
     assert "## How the settings were chosen" in card
     assert f"Trial {search['best_trial']} won with {search['best_roc_auc_cv']:.4f}" in card
+    assert search["chosen"] == search["trials"][search["chosen_trial"]]["settings"]
+    selection = search["selection"]
+    assert "one standard error" in selection["rule"]
+    assert f"Trials within: {', '.join(map(str, selection['eligible_trials']))}." in card
     for trial in search["trials"]:
-        assert f"| {trial['trial']} | {trial['roc_auc_cv']:.4f} |" in card
+        marks = [
+            mark
+            for mark, number in (("best", search["best_trial"]), ("chosen", search["chosen_trial"]))
+            if number == trial["trial"]
+        ]
+        label = f"{trial['trial']} ({', '.join(marks)})" if marks else str(trial["trial"])
+        trees = statistics.median(trial["best_rounds"])
+        assert f"| {label} | {trial['roc_auc_cv']:.4f} | {trees:.0f} |" in card
     assert "plain LightGBM, defaults" in card
     assert f"{baselines['plain_lightgbm_defaults_test']['roc_auc']:.4f}" in card
     assert f"Brier score {metrics['test']['brier']:.4f}" in card

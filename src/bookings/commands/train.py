@@ -117,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"model {written.model_version} -> {written.archive}")
         print(
             f"search: {search['trials_completed']} trials in {search['seconds']:.0f} s, "
-            f"best CV ROC AUC {search['best_roc_auc_cv']:.4f} (trial {search['best_trial']})"
+            f"best CV ROC AUC {search['best_roc_auc_cv']:.4f} (trial {search['best_trial']}), "
+            f"chosen trial {search['chosen_trial']} ({search['chosen_roc_auc_cv']:.4f}, the "
+            "cheapest to score within one standard error of the best)"
         )
         print(
             f"CV ROC AUC {m['roc_auc_cv']:.4f}  PR AUC {m['pr_auc_cv']:.4f}  "

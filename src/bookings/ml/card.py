@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bookings.ml.search import scoring_cost, trial_trees
 from bookings.ml.training import TrainingResult
 
 
@@ -53,11 +54,37 @@ def _setting_text(settings: dict[str, Any]) -> str:
     )
 
 
+def _trial_row(trial: dict[str, Any], search: dict[str, Any]) -> list[str]:
+    marks = [
+        mark
+        for mark, number in (("best", search["best_trial"]), ("chosen", search["chosen_trial"]))
+        if trial["trial"] == number
+    ]
+    return [
+        f"{trial['trial']} ({', '.join(marks)})" if marks else str(trial["trial"]),
+        _f(trial["roc_auc_cv"]),
+        f"{trial_trees(trial):.0f}",
+        f"{scoring_cost(trial):.0f}",
+        f"{trial['seconds']:.1f}",
+        _setting_text(trial["settings"]),
+    ]
+
+
 def _search_section(result: TrainingResult) -> list[str]:
     search = result.metrics["search"]
+    selection = search["selection"]
     completed = [t for t in search["trials"] if t["state"] == "complete"]
     ranked = sorted(completed, key=lambda t: (-t["roc_auc_cv"], t["trial"]))
     shown = ranked[:TRIALS_SHOWN]
+    shown += [t for t in completed if t["trial"] == search["chosen_trial"] and t not in shown]
+    if search["chosen_trial"] == search["best_trial"]:
+        outcome = f"Trial {search['chosen_trial']} was chosen: no cheaper trial was within it."
+    else:
+        outcome = (
+            f"Trial {search['chosen_trial']} was chosen with "
+            f"{_f(search['chosen_roc_auc_cv'])}: as good as the best within the rule, and "
+            "cheaper to score."
+        )
     return [
         "## How the settings were chosen",
         f"A seeded search (Optuna TPE, seed {search['seed']}) over the learning rate, tree size, "
@@ -71,21 +98,20 @@ def _search_section(result: TrainingResult) -> list[str]:
         f"{'time budget' if search['stopped_by'] == 'time' else 'number of trials'}). Trial 0 is "
         "the project's former settings, trial 1 a plain model's common settings. Trial "
         f"{search['best_trial']} won with {_f(search['best_roc_auc_cv'])}.",
+        f"Rule (one standard error): of the trials within one standard error "
+        f"({_f(selection['standard_error'])}, from the best trial's fold AUCs) of the best, "
+        f"that is at least {_f(selection['threshold_roc_auc_cv'])}, the one cheapest to score "
+        "(trees x log2 leaves: node tests per booking) is chosen. Trials within: "
+        f"{', '.join(str(n) for n in selection['eligible_trials'])}. {outcome}",
         _table(
-            ["trial", "CV ROC AUC", "seconds", "setting"],
-            [
-                [
-                    str(t["trial"]),
-                    _f(t["roc_auc_cv"]),
-                    f"{t['seconds']:.1f}",
-                    _setting_text(t["settings"]),
-                ]
-                for t in shown
-            ],
+            ["trial", "CV ROC AUC", "trees", "scoring cost", "seconds", "setting"],
+            [_trial_row(t, search) for t in shown],
         ),
-        f"The {len(shown)} best of {len(completed)} completed trials; every trial is in "
-        "`metrics.json` (`search.trials`). The chosen setting's cross-validated figures below "
-        "are a little optimistic (it was chosen on the same rows); the test figures are not.",
+        f"The {min(len(completed), TRIALS_SHOWN)} best of {len(completed)} completed trials"
+        f"{' and the chosen one' if len(shown) > TRIALS_SHOWN else ''} (trees: median of the "
+        "folds' early-stopped rounds); every trial is in `metrics.json` (`search.trials`). The "
+        "chosen setting's cross-validated figures below are a little optimistic (it was chosen "
+        "on the same rows); the test figures are not.",
     ]
 
 

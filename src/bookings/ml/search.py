@@ -7,7 +7,14 @@ the training part (``bookings.ml.crossval``). The test split is never passed her
 
 The first two trials are fixed starting points: the project's former defaults, and the common
 light settings of a plain model on the source columns (learning rate 0.03, 50 rows per leaf,
-categorical smoothing 50); the chosen setting is never worse than those in cross-validation.
+categorical smoothing 50).
+
+The choice among the completed trials follows the one-standard-error rule (``choose_trial``): the
+best trial's mean AUC is uncertain by about the standard error of its fold AUCs, so every trial
+within one standard error of it is as good as far as the cross-validation can tell, and of those
+the one cheapest to score is chosen (``scoring_cost``: trees times the depth of a balanced tree of
+that many leaves). Ties in cost go to the higher AUC. The best trial and the chosen one are both
+recorded.
 
 Bounds: at most ``trials`` trials and ``time_budget`` seconds. A trial still running when the
 budget runs out is stopped and left out, except the first (there must be one result). Trials are
@@ -18,9 +25,12 @@ completed trials give the same settings on any machine; a tighter budget only cu
 from __future__ import annotations
 
 import logging
+import math
 import os
+import statistics
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -102,11 +112,72 @@ class SearchOptions:
             raise ValueError(f"the time budget must be positive, not {self.time_budget}")
 
 
+SELECTION_RULE: Final = (
+    "the cheapest to score (trees x log2 leaves) of the trials whose cross-validated ROC AUC is "
+    "within one standard error (of the best trial's fold AUCs) of the best"
+)
+
+
+def trial_trees(trial: Mapping[str, Any]) -> float:
+    """The trees a model of this trial grows: the median of its folds' early-stopped rounds."""
+    return float(statistics.median(trial["best_rounds"]))
+
+
+def scoring_cost(trial: Mapping[str, Any]) -> float:
+    """Node tests per scored booking, as trees times the depth of a balanced tree of the trial's
+    leaves. Prediction walks one root-to-leaf path per tree: its time grows with the number of
+    trees and about the logarithm of the leaves, not with the leaves themselves."""
+    leaves = max(2, int(trial["settings"]["num_leaves"]))
+    return trial_trees(trial) * math.log2(leaves)
+
+
+def standard_error(fold_roc_auc: Sequence[float]) -> float:
+    """The standard error of a mean of fold AUCs (sample standard deviation over sqrt(folds))."""
+    if len(fold_roc_auc) < 2:
+        return 0.0
+    return statistics.stdev(fold_roc_auc) / math.sqrt(len(fold_roc_auc))
+
+
+@dataclass(frozen=True)
+class Selection:
+    best: Mapping[str, Any]
+    chosen: Mapping[str, Any]
+    standard_error: float
+    threshold: float
+    eligible: list[int]
+
+
+def choose_trial(completed: Sequence[Mapping[str, Any]]) -> Selection:
+    """The one-standard-error rule over completed trials (each with ``trial``, ``roc_auc_cv``,
+    ``fold_roc_auc``, ``best_rounds`` and ``settings``): among the trials whose mean AUC is at
+    least the best's less one standard error of the best's fold AUCs, the cheapest to score;
+    ties go to the higher AUC, then the earlier trial."""
+    if not completed:
+        raise ValueError("no completed trial to choose from")
+    best = max(completed, key=lambda t: (t["roc_auc_cv"], -t["trial"]))
+    error = standard_error(best["fold_roc_auc"])
+    threshold = best["roc_auc_cv"] - error
+    eligible = [t for t in completed if t["roc_auc_cv"] >= threshold]
+    chosen = min(eligible, key=lambda t: (scoring_cost(t), -t["roc_auc_cv"], t["trial"]))
+    return Selection(
+        best=best,
+        chosen=chosen,
+        standard_error=error,
+        threshold=threshold,
+        eligible=sorted(t["trial"] for t in eligible),
+    )
+
+
 @dataclass
 class SearchResult:
-    best: Settings
+    chosen: Settings
+    chosen_trial: int
+    chosen_roc_auc_cv: float
     best_trial: int
     best_roc_auc_cv: float
+    selection_standard_error: float
+    selection_threshold: float
+    selection_eligible: list[int]
     trials: list[dict[str, Any]]
     folds: int
     seed: int
@@ -126,7 +197,15 @@ class SearchResult:
             "trials_completed": sum(t["state"] == "complete" for t in self.trials),
             "stopped_by": self.stopped_by,
             "seconds": round(self.seconds, 2),
-            "chosen": self.best.describe(),
+            "selection": {
+                "rule": SELECTION_RULE,
+                "standard_error": self.selection_standard_error,
+                "threshold_roc_auc_cv": self.selection_threshold,
+                "eligible_trials": self.selection_eligible,
+            },
+            "chosen_trial": self.chosen_trial,
+            "chosen_roc_auc_cv": self.chosen_roc_auc_cv,
+            "chosen": self.chosen.describe(),
             "trials": self.trials,
         }
 
@@ -192,7 +271,8 @@ def suggest(trial: optuna.trial.BaseTrial) -> Settings:
 def search_settings(
     data: EncodedTraining, options: SearchOptions | None = None, *, seed: int = 42
 ) -> SearchResult:
-    """The best setting found for ``data`` (the training part only) within the bounds."""
+    """The setting chosen for ``data`` (the training part only) within the bounds: the cheapest
+    to score of those as good as the best in cross-validation (``choose_trial``)."""
     options = options or SearchOptions()
     budget = (
         options.time_budget if options.time_budget is not None else default_time_budget(len(data))
@@ -241,6 +321,7 @@ def search_settings(
             fold_roc_auc=cv.fold_roc_auc,
             best_rounds=cv.best_rounds,
         )
+        record["scoring_cost"] = round(scoring_cost(record), 1)
         return cv.mean_roc_auc
 
     def stop_when_out_of_time(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
@@ -252,13 +333,17 @@ def search_settings(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.optimize(objective, n_trials=options.trials, callbacks=[stop_when_out_of_time])
-    completed = [r for r in records if r["state"] == "complete"]
-    best_record = max(completed, key=lambda r: (r["roc_auc_cv"], -r["trial"]))
-    best_trial = study.trials[best_record["trial"]]
+    selection = choose_trial([r for r in records if r["state"] == "complete"])
+    chosen_trial = study.trials[selection.chosen["trial"]]
     return SearchResult(
-        best=suggest(optuna.trial.FixedTrial(best_trial.params)),
-        best_trial=best_record["trial"],
-        best_roc_auc_cv=best_record["roc_auc_cv"],
+        chosen=suggest(optuna.trial.FixedTrial(chosen_trial.params)),
+        chosen_trial=selection.chosen["trial"],
+        chosen_roc_auc_cv=selection.chosen["roc_auc_cv"],
+        best_trial=selection.best["trial"],
+        best_roc_auc_cv=selection.best["roc_auc_cv"],
+        selection_standard_error=selection.standard_error,
+        selection_threshold=selection.threshold,
+        selection_eligible=selection.eligible,
         trials=records,
         folds=options.folds,
         seed=seed,

@@ -278,7 +278,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     search = document["search"]
     print(
         f"search: {search['trials_completed']} trials in {search['seconds']:.0f} s "
-        f"(budget {search['time_budget_seconds']:.0f} s), best trial {search['best_trial']}",
+        f"(budget {search['time_budget_seconds']:.0f} s), best trial {search['best_trial']}, "
+        f"chosen trial {search['chosen_trial']}",
         flush=True,
     )
     return document

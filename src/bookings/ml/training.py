@@ -202,7 +202,7 @@ def train_on_split(
 
     data = EncodedTraining(train_frame, y_train)
     search = search_settings(data, options.search, seed=options.seed)
-    settings = search.best
+    settings = search.chosen
     features = data.features(settings)
     cv = cross_validate(
         data,
