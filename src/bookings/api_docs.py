@@ -9,6 +9,7 @@ from pathlib import Path
 
 from booking_core.api_contract import openapi_text
 
+from bookings.generated_docs import write_or_check
 from bookings.project_files import checkout_root
 
 DOCUMENT = Path("docs") / "openapi.json"
@@ -22,16 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     if root is None:
         print("error: run this from a checkout of the project", file=sys.stderr)
         return 2
-    path = root / DOCUMENT
-    text = openapi_text()
-    if args.check:
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            print(f"{path} is out of date: run python -m bookings.api_docs", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
-    return 0
+    return write_or_check(
+        root / DOCUMENT, openapi_text(), check=args.check, regenerate="python -m bookings.api_docs"
+    )
 
 
 if __name__ == "__main__":

@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
 
 from bookings.analytics import sql_files
+from bookings.generated_docs import write_or_check
 from bookings.project_files import repository_file
 
 INTRO = """\
@@ -160,20 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 when docs/kpis.md is stale")
     args = parser.parse_args(argv)
-    text = render()
-    path = docs_path()
-    if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != text:
-            print(
-                f"{path} is out of date: run python -m bookings.analytics.kpi_docs", file=sys.stderr
-            )
-            return 1
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
-    return 0
+    return write_or_check(
+        docs_path(), render(), check=args.check, regenerate="python -m bookings.analytics.kpi_docs"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ file is stale.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bookings.analytics.trino_functions import CASES, CATEGORIES, REFUSED, REWRITTEN, Case
+from bookings.generated_docs import write_or_check
 from bookings.project_files import repository_file
 
 INTRO = """\
@@ -146,19 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 when docs/sql.md is stale")
     args = parser.parse_args(argv)
-    text = render()
-    path = docs_path()
-    if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != text:
-            print(
-                f"{path} is out of date: run python -m bookings.analytics.sql_docs", file=sys.stderr
-            )
-            return 1
-        return 0
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
-    return 0
+    return write_or_check(
+        docs_path(), render(), check=args.check, regenerate="python -m bookings.analytics.sql_docs"
+    )
 
 
 if __name__ == "__main__":

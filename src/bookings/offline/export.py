@@ -84,8 +84,8 @@ class SeenRows:
                 self.repeated += 1
 
 
-def stored_rows(table_dir: Path, source_file: str) -> list[int]:
-    """Row numbers of ``source_file`` already in a lake table (none when it has no files)."""
+def _query_table(table_dir: Path, columns: str, condition: str, value: str) -> list[Any]:
+    """Rows of a lake table's Parquet files (none when it has no files)."""
     if not any(table_dir.glob("*/*.parquet")):
         return []
     import duckdb
@@ -93,33 +93,25 @@ def stored_rows(table_dir: Path, source_file: str) -> list[int]:
     pattern = str(table_dir / "*" / "*.parquet").replace("'", "''")
     con = duckdb.connect()
     try:
-        rows = con.execute(
-            f"SELECT row_number FROM read_parquet('{pattern}', hive_partitioning = true, "  # noqa: S608 (a path of the output directory)
-            "union_by_name = true) WHERE source_file = ?",
-            [source_file],
+        return con.execute(
+            f"SELECT {columns} FROM read_parquet('{pattern}', hive_partitioning = true, "  # noqa: S608 (the project's own columns and a path of the output directory)
+            f"union_by_name = true) WHERE {condition}",
+            [value],
         ).fetchall()
     finally:
         con.close()
+
+
+def stored_rows(table_dir: Path, source_file: str) -> list[int]:
+    """Row numbers of ``source_file`` already in a lake table (none when it has no files)."""
+    rows = _query_table(table_dir, "row_number", "source_file = ?", source_file)
     return [int(row[0]) for row in rows]
 
 
 def stored_sources(table_dir: Path, prefix: str) -> list[tuple[str, int]]:
     """(source_file, row_number) of the rows of a lake table whose source starts with
     ``prefix`` (none when the table has no files)."""
-    if not any(table_dir.glob("*/*.parquet")):
-        return []
-    import duckdb
-
-    pattern = str(table_dir / "*" / "*.parquet").replace("'", "''")
-    con = duckdb.connect()
-    try:
-        rows = con.execute(
-            f"SELECT source_file, row_number FROM read_parquet('{pattern}', "  # noqa: S608 (a path of the output directory)
-            "hive_partitioning = true, union_by_name = true) WHERE starts_with(source_file, ?)",
-            [prefix],
-        ).fetchall()
-    finally:
-        con.close()
+    rows = _query_table(table_dir, "source_file, row_number", "starts_with(source_file, ?)", prefix)
     return [(str(source), int(row)) for source, row in rows]
 
 
