@@ -23,12 +23,15 @@ def with_stack_name(value: Any) -> str:
 
 
 def incremental_data_sets(template: dict[str, Any]) -> dict[str, bool]:
-    """Each QuickSight data set's id -> whether it defines incremental refresh properties."""
+    """Each SPICE data set's id -> whether it defines incremental refresh properties (a
+    DIRECT_QUERY data set has no ingestion to refresh)."""
     found = {}
     for spec in template["Resources"].values():
         if spec["Type"] != "AWS::QuickSight::DataSet":
             continue
         properties = spec["Properties"]
+        if properties["ImportMode"] != "SPICE":
+            continue
         refresh = properties.get("DataSetRefreshProperties", {}).get("RefreshConfiguration", {})
         found[with_stack_name(properties["DataSetId"])] = "IncrementalRefresh" in refresh
     return found

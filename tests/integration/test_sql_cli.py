@@ -163,15 +163,21 @@ def test_every_view_and_query_is_in_the_template() -> None:
         assert query.body in named
 
 
-def test_refresh_spice_refreshes_exactly_the_stack_datasets() -> None:
+def test_refresh_spice_refreshes_exactly_the_stack_spice_datasets() -> None:
     resources = _resources()
-    datasets = sorted(
+    modes = {
         r["Properties"]["DataSetId"]["Sub"]
         if "Sub" in r["Properties"]["DataSetId"]
-        else r["Properties"]["DataSetId"]["Fn::Sub"]
+        else r["Properties"]["DataSetId"]["Fn::Sub"]: r["Properties"]["ImportMode"]
         for r in resources.values()
         if r["Type"] == "AWS::QuickSight::DataSet"
-    )
+    }
+    datasets = sorted(dataset for dataset, mode in modes.items() if mode == "SPICE")
+    # The near real-time panels query Athena directly; every other dataset is SPICE.
+    assert {dataset for dataset, mode in modes.items() if mode != "SPICE"} == {
+        sync_template.dataset_id(view) for view in sync_template.DIRECT_QUERY_VIEWS
+    }
+    assert set(modes.values()) == {"SPICE", "DIRECT_QUERY"}
     env = resources["RefreshSpiceFunction"]["Properties"]["Environment"]["Variables"]
     condition, when_enabled, when_disabled = env["QUICKSIGHT_DATASET_IDS"]["If"]
     assert condition == "QuickSightEnabled"
