@@ -29,10 +29,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.set_correlation_id(request.execution)
     account_id = context.invoked_function_arn.split(":")[4]
     refresh = refresh_spice(request, Settings.from_env(), aws_client, account_id)
+    metrics.add_metric(name="SpiceRefreshes", unit=MetricUnit.Count, value=len(refresh.started))
     if refresh.status == "disabled":
         logger.info("QuickSight is off: no data set to refresh")
         return refresh.model_dump(mode="json")
-    metrics.add_metric(name="SpiceRefreshes", unit=MetricUnit.Count, value=len(refresh.started))
     if refresh.skipped:
         metrics.add_metric(
             name="SpiceRefreshesSkipped", unit=MetricUnit.Count, value=len(refresh.skipped)
