@@ -21,12 +21,14 @@ from support.faults import answer_with_error, assert_exactly_once, lake_content,
 from bookings.cli import main
 from bookings.commands.run import describe_file
 from bookings.generator import generate_rows, write_csv
+from bookings.offline.emulator.stack import DEFAULT_ACCOUNT, DEFAULT_REGION
 from bookings.offline.session import FileResult, OfflineSession
 
 pytestmark = pytest.mark.slow
 
 # Small chunks, so that a file of a few hundred rows is several Map iterations.
 SMALL_CHUNKS = {"ChunkSize": 100}
+QUICKSIGHT_ANALYST = f"arn:aws:quicksight:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:user/default/analyst"
 
 
 def generated(path: Path, rows: int, seed: int, **options: Any) -> Path:
@@ -125,10 +127,12 @@ def test_firehose_giving_up_on_one_record_commits_nothing_and_a_new_upload_is_co
 
 
 @pytest.mark.parametrize(
-    ("operation", "environment"),
+    ("operation", "parameters"),
     [
         ("glue.StartCrawler", {}),
-        ("quicksight.CreateIngestion", {"QUICKSIGHT_DATASET_IDS": "bookings"}),
+        # QuickSight switched on as a deployment does: RefreshSpice gets the stack's data sets,
+        # its role the right to refresh them.
+        ("quicksight.CreateIngestion", {"QuickSightPrincipalArn": QUICKSIGHT_ANALYST}),
     ],
     ids=["start-crawler-denied", "refresh-spice-fails"],
 )
@@ -137,13 +141,13 @@ def test_a_step_after_delivery_failing_leaves_nothing_then_a_rerun_counts_once(
     out: Path,
     session_factory: Any,
     operation: str,
-    environment: dict[str, str],
+    parameters: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     source = generated(tmp_path / "in" / "bookings.csv", 300, seed=32, dirty=0.05)
     service = operation.split(".")[0]
     with (
-        session_factory(environment=environment) as session,
+        session_factory(overrides={**SMALL_CHUNKS, **parameters}) as session,
         answer_with_error(
             aws_client(service), operation, status=400, code="AccessDeniedException", times=None
         ) as answers,

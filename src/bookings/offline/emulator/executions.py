@@ -138,30 +138,68 @@ class Executions:
 
 
 def visits_of(history: list[dict[str, Any]]) -> list[StateVisit]:
-    """The states a history went through, in order, with their durations (a state entered
-    again before it exited is paired first in, first out)."""
+    """The states a history went through, in the order they ended, with their durations.
+
+    Each event names the event it followed (``previousEventId``); walking back from an exit or a
+    failure reaches the entry of its own state. That keeps visits apart where several child
+    executions of a Distributed Map share one history: a child's failure marks its own state,
+    not the states its siblings were in when the map run stopped them. A state entered and never
+    left is listed last, failed only when a failure traces back to it."""
+    by_id = {event["id"]: event for event in history if "id" in event}
+    entries: dict[int, tuple[str, str, datetime]] = {}
+    failed_entries: set[int] = set()
     visits: list[StateVisit] = []
-    open_states: dict[str, list[tuple[str, datetime]]] = {}
-    failed_names: set[str] = set()
+    open_entries: list[int] = []
+
+    def entry_of(event: dict[str, Any] | None) -> int | None:
+        seen: set[int] = set()
+        while event is not None and int(event["id"]) not in seen:
+            if _kind(event).endswith("StateEntered"):
+                return int(event["id"])
+            seen.add(int(event["id"]))
+            event = by_id.get(event.get("previousEventId"))
+        return None
+
     for event in history:
-        kind = event["type"]
+        kind = _kind(event)
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
-            open_states.setdefault(name, []).append(
-                (kind[: -len("StateEntered")], _timestamp(event))
-            )
+            entries[event["id"]] = (name, kind[: -len("StateEntered")], _timestamp(event))
+            open_entries.append(event["id"])
         elif kind.endswith("StateExited"):
-            name = event["stateExitedEventDetails"]["name"]
-            if open_states.get(name):
-                state_type, entered = open_states[name].pop(0)
-                seconds = (_timestamp(event) - entered).total_seconds()
-                visits.append(StateVisit(name, state_type, seconds, name in failed_names))
-        elif kind in {"LambdaFunctionFailed", "TaskFailed", "ExecutionFailed"}:
-            failed_names.update(open_states)
-    for name, pending in open_states.items():
-        visits.extend(StateVisit(name, state_type, 0.0, True) for state_type, _ in pending)
+            entry = entry_of(event)
+            if entry is None or entry not in open_entries:
+                continue
+            open_entries.remove(entry)
+            name, state_type, entered = entries[entry]
+            seconds = (_timestamp(event) - entered).total_seconds()
+            visits.append(StateVisit(name, state_type, seconds, entry in failed_entries))
+        elif kind in _FAILURE_EVENTS:
+            entry = entry_of(event)
+            # A failure that traces back to no state entry fails every state still open.
+            failed_entries.update(open_entries if entry is None else [entry])
+    for entry in open_entries:
+        name, state_type, _ = entries[entry]
+        visits.append(StateVisit(name, state_type, 0.0, entry in failed_entries))
     return visits
 
+
+def _kind(event: dict[str, Any]) -> str:
+    """An event's type: text from the API, an enum of text in moto's own event lists."""
+    kind = event["type"]
+    return str(getattr(kind, "value", kind))
+
+
+_FAILURE_EVENTS = frozenset(
+    {
+        "LambdaFunctionFailed",
+        "LambdaFunctionTimedOut",
+        "TaskFailed",
+        "TaskTimedOut",
+        "ExecutionFailed",
+        "ExecutionTimedOut",
+    }
+)
 
 _FAILURE_DETAILS = (
     "lambdaFunctionFailedEventDetails",
