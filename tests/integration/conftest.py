@@ -24,11 +24,14 @@ def transformed_template() -> dict[str, object]:
         pytest.fail(f"the permission audit needs the template after the SAM transform: {exc}")
 
 
-@pytest.fixture(scope="session")
+# One audit per test module of this tier: a worker process that runs other tiers' tests after
+# this tier's (offline sessions configured by environment, not by the template) leaves them
+# unaudited.
+@pytest.fixture(scope="module")
 def permission_audit(transformed_template: dict[str, object]) -> Iterator[PermissionAudit]:
     with auditing(PermissionAudit(transformed_template)) as audit:
         yield audit
-    # Calls made while module fixtures were torn down.
+    # Calls made while the module's other fixtures were torn down.
     denied = audit.new_denials()
     assert not denied, "calls their roles do not allow:\n" + "\n".join(map(str, denied))
 
