@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from booking_core.aws.clients import aws_client
+from booking_core.usecases.source import SourceObject
+from booking_core.usecases.validate_file import chunks_key_of
 from support.contract import SUBSTITUTIONS
 from support.paths import ROOT
 
@@ -236,6 +238,28 @@ def test_a_chunk_that_fails_quarantines_its_file(
         .read()
     )
     assert report["error"] == "States.ExceedToleratedFailureThreshold"
+    # The Map's error says only how many chunks failed: the report names the chunks of
+    # Validate's list that have no delivery receipt (the refused one among them).
+    chunk_list = json.loads(
+        stack.client("s3")
+        .get_object(Bucket=stack.lake_bucket, Key=outcome_chunk_list_key(stack, report))["Body"]
+        .read()
+    )
+    undelivered = report["progress"]["chunks_without_receipt"]
+    assert report["progress"]["chunks"] == len(chunk_list) > 1
+    assert 1 <= len(undelivered) < len(chunk_list)
+    assert set(undelivered) <= set(chunk_list)
+    first = undelivered[0].rsplit("/", 1)[-1]
+    assert f"chunk(s) without a delivery receipt: {first}" in report["cause"]
+    assert report["progress"]["delivered"] <= sum(calls) - calls[1]  # the refused ones never
+
+
+def outcome_chunk_list_key(stack: EmulatedStack, report: dict[str, Any]) -> str:
+    """The chunk list Validate wrote for the quarantined object (``staging/<file id>/``)."""
+    bucket_and_key, etag = report["object_id"].split("#", 1)
+    bucket, key = bucket_and_key.split("/", 1)
+    source = SourceObject(bucket=bucket, key=key, etag=etag, version_id=None, size=None)
+    return chunks_key_of("staging/", source.file_id)
 
 
 def test_the_same_event_twice_is_a_duplicate_and_delivers_nothing(

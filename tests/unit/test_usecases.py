@@ -18,7 +18,7 @@ from booking_core.usecases.bookings_api import accept_bookings, handle_request
 from booking_core.usecases.chunks import ChunkReceipt, receipt_key, stage_key
 from booking_core.usecases.finalize import reconcile, summarize
 from booking_core.usecases.model_release import decide, resource_name
-from booking_core.usecases.quarantine import describe_error
+from booking_core.usecases.quarantine import FileProgress, describe_error
 from booking_core.usecases.source import SourceObject, booking_date_from_key
 from booking_core.usecases.validate_file import chunks_key_of
 from booking_core.workflow import (
@@ -180,6 +180,25 @@ def test_the_error_report_is_one_line_from_the_lambda_error() -> None:
         "States.Runtime",
         "States.Runtime",
     )
+
+
+def test_the_reason_names_the_chunks_left_without_a_delivery_receipt() -> None:
+    staged = [f"staging/f/chunk-{n:05d}.jsonl" for n in range(1, 7)]
+    counts: dict[str, int | None] = {"rows": 30, "delivered": 10}
+    one = FileProgress(counts, chunks=6, undelivered_chunks=(staged[1],))
+    assert one.reason_suffix() == (
+        "; 1 of 6 chunk(s) without a delivery receipt: chunk-00002.jsonl "
+        "(each chunk's own error is in its child execution of the map run)"
+    )
+    assert one.report()["chunks_without_receipt"] == [staged[1]]
+    many = FileProgress(counts, chunks=6, undelivered_chunks=tuple(staged[1:]))
+    assert ": chunk-00002.jsonl, chunk-00003.jsonl, chunk-00004.jsonl and 2 more (" in (
+        many.reason_suffix()
+    )
+    assert many.report()["chunks_without_receipt"] == staged[1:]
+    # Every chunk delivered, or the file failed before its chunks were listed: nothing to add.
+    assert FileProgress(counts, chunks=6).reason_suffix() == ""
+    assert FileProgress({"rows": None}).reason_suffix() == ""
 
 
 # -- the model -----------------------------------------------------------------------------------

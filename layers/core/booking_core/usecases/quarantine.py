@@ -19,12 +19,17 @@ from booking_core.aws.clients import ClientFactory
 from booking_core.aws.idempotency import IdempotencyStore
 from booking_core.aws.notifications import publish_alert
 from booking_core.aws.settings import Settings
+from booking_core.errors import ReconciliationError
 from booking_core.usecases.audit_trail import audit_log, file_identity_row
-from booking_core.usecases.chunks import read_receipts
+from booking_core.usecases.chunks import read_chunk_list, read_receipts
 from booking_core.usecases.source import SourceObject
+from booking_core.usecases.validate_file import chunks_key_of
 from booking_core.workflow import CaughtError, Quarantined, QuarantineRequest
 
 LOGGER = logging.getLogger(__name__)
+
+# The chunks named in a report's reason at most (the report lists them all).
+CHUNKS_NAMED_IN_REASON = 3
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ def quarantine_file(
     topic)."""
     settings.need(LAKE_BUCKET=settings.lake_bucket)
     source = SourceObject.from_detail(request.detail)
+    progress = file_progress(client("s3"), settings, source)
     kept = quarantine_object(
         client("s3"),
         source,
@@ -65,6 +71,7 @@ def quarantine_file(
         quarantine_prefix=settings.quarantine_prefix,
         error=request.error,
         execution=request.execution,
+        progress=progress,
     )
     checksum = None
     if settings.idempotency_table:
@@ -73,7 +80,7 @@ def quarantine_file(
         if checksum:
             claims.release_content(checksum, request.execution)
         claims.fail(source.object_id, orjson.dumps(kept.report).decode())
-    counts = progress_counts(client("s3"), settings, source)
+    counts = progress.counts
     audit_log(settings, client).write(
         IngestAuditRow(
             **file_identity_row(source),
@@ -107,9 +114,42 @@ def quarantine_file(
     )
 
 
-def progress_counts(s3: Any, settings: Settings, source: SourceObject) -> dict[str, int | None]:
-    """How far the file got: its counts from Validate's manifest and the rows Deliver delivered
-    (from the chunk receipts); None where a step never ran."""
+@dataclass(frozen=True)
+class FileProgress:
+    """How far a file got before it failed; None where a step never ran."""
+
+    counts: dict[str, int | None]
+    chunks: int | None = None
+    # The chunks of Validate's list without a delivery receipt: the ones that failed, or never
+    # ran because another failed first.
+    undelivered_chunks: tuple[str, ...] = ()
+
+    def report(self) -> dict[str, Any]:
+        return {
+            **self.counts,
+            "chunks": self.chunks,
+            "chunks_without_receipt": list(self.undelivered_chunks),
+        }
+
+    def reason_suffix(self) -> str:
+        """What the reason adds: a Distributed Map's error says only how many chunks failed, and
+        each chunk's own error is in its child execution; this names the chunks."""
+        if not self.undelivered_chunks or self.chunks is None:
+            return ""
+        names = [key.rsplit("/", 1)[-1] for key in self.undelivered_chunks]
+        shown = ", ".join(names[:CHUNKS_NAMED_IN_REASON])
+        more = len(names) - CHUNKS_NAMED_IN_REASON
+        if more > 0:
+            shown += f" and {more} more"
+        return (
+            f"; {len(names)} of {self.chunks} chunk(s) without a delivery receipt: {shown} "
+            "(each chunk's own error is in its child execution of the map run)"
+        )
+
+
+def file_progress(s3: Any, settings: Settings, source: SourceObject) -> FileProgress:
+    """How far the file got: its counts from Validate's manifest, the rows Deliver delivered
+    (from the chunk receipts), and which chunks of Validate's list have no receipt."""
     prefix = f"{settings.staging_prefix}{source.file_id}/"
     counts: dict[str, int | None] = {
         "rows": None,
@@ -122,13 +162,20 @@ def progress_counts(s3: Any, settings: Settings, source: SourceObject) -> dict[s
         body = s3.get_object(Bucket=settings.lake_bucket, Key=f"{prefix}manifest.json")["Body"]
         summary = orjson.loads(body.read()).get("summary", {})
     except (ClientError, orjson.JSONDecodeError, AttributeError):
-        return counts
+        return FileProgress(counts)
     for name in ("rows", "valid", "rejected"):
         counts[name] = int(summary.get(name, 0))
     receipts = read_receipts(s3, settings.lake_bucket, prefix)
     counts["delivered"] = sum(r.delivered for r in receipts.values())
     counts["scored"] = sum(r.scored for r in receipts.values())
-    return counts
+    try:
+        chunk_keys = read_chunk_list(
+            s3, settings.lake_bucket, chunks_key_of(settings.staging_prefix, source.file_id)
+        )
+    except (ClientError, orjson.JSONDecodeError, ReconciliationError):
+        return FileProgress(counts)
+    missing = tuple(key for key in chunk_keys if key not in receipts)
+    return FileProgress(counts, len(chunk_keys), missing)
 
 
 def quarantine_object(
@@ -139,11 +186,14 @@ def quarantine_object(
     quarantine_prefix: str,
     error: CaughtError,
     execution: str,
+    progress: FileProgress | None = None,
 ) -> QuarantinedCopy:
     """Copy the raw object to ``<prefix>files/<key>`` and write ``<that key>.error.json``.
 
     The report is written even when the copy fails (e.g. the object was deleted meanwhile)."""
     error_name, reason = describe_error(error)
+    if progress is not None:
+        reason += progress.reason_suffix()
     quarantine_key = f"{quarantine_prefix}files/{source.key}"
     copy_source = {"Bucket": source.bucket, "Key": source.key}
     if source.version_id:
@@ -154,7 +204,7 @@ def quarantine_object(
     except ClientError as exc:
         copied = False
         LOGGER.error("the raw object could not be copied: %s", exc)
-    report = {
+    report: dict[str, Any] = {
         "error": error_name,
         "cause": reason,
         "execution": execution,
@@ -163,6 +213,8 @@ def quarantine_object(
         "quarantined_copy": f"s3://{lake_bucket}/{quarantine_key}" if copied else None,
         "quarantined_at": datetime.now(UTC).isoformat(),
     }
+    if progress is not None:
+        report["progress"] = progress.report()
     report_key = f"{quarantine_key}.error.json"
     s3.put_object(
         Bucket=lake_bucket,
