@@ -18,7 +18,11 @@ from booking_core.usecases.bookings_api import accept_bookings, handle_request
 from booking_core.usecases.chunks import ChunkReceipt, receipt_key, stage_key
 from booking_core.usecases.finalize import reconcile, summarize
 from booking_core.usecases.model_release import decide, resource_name
-from booking_core.usecases.quarantine import FileProgress, describe_error
+from booking_core.usecases.quarantine import (
+    CHUNKS_LISTED_IN_REPORT,
+    FileProgress,
+    describe_error,
+)
 from booking_core.usecases.source import SourceObject, booking_date_from_key
 from booking_core.usecases.validate_file import chunks_key_of
 from booking_core.workflow import (
@@ -199,6 +203,11 @@ def test_the_reason_names_the_chunks_left_without_a_delivery_receipt() -> None:
     # Every chunk delivered, or the file failed before its chunks were listed: nothing to add.
     assert FileProgress(counts, chunks=6).reason_suffix() == ""
     assert FileProgress({"rows": None}).reason_suffix() == ""
+    # Thousands of failed chunks keep the report (also the alert's message) small.
+    thousands = tuple(f"staging/f/chunk-{n:05d}.jsonl" for n in range(1, 3001))
+    report = FileProgress(counts, chunks=3000, undelivered_chunks=thousands).report()
+    assert report["chunks_without_receipt_count"] == 3000
+    assert report["chunks_without_receipt"] == list(thousands[:CHUNKS_LISTED_IN_REPORT])
 
 
 # -- the model -----------------------------------------------------------------------------------

@@ -28,8 +28,11 @@ from booking_core.workflow import CaughtError, Quarantined, QuarantineRequest
 
 LOGGER = logging.getLogger(__name__)
 
-# The chunks named in a report's reason at most (the report lists them all).
+# The chunks named in a report's reason, and listed in the report, at most: the report is also
+# the SNS alert's message (256 KB) and the idempotency item's error (400 KB), and a file may have
+# thousands of chunks.
 CHUNKS_NAMED_IN_REASON = 3
+CHUNKS_LISTED_IN_REPORT = 50
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,8 @@ class FileProgress:
         return {
             **self.counts,
             "chunks": self.chunks,
-            "chunks_without_receipt": list(self.undelivered_chunks),
+            "chunks_without_receipt_count": len(self.undelivered_chunks),
+            "chunks_without_receipt": list(self.undelivered_chunks[:CHUNKS_LISTED_IN_REPORT]),
         }
 
     def reason_suffix(self) -> str:
