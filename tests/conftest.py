@@ -9,6 +9,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from support.paths import ROOT
 
+# A test worker that dies says how (its signal, memory, faulthandler's stacks) in the report.
+pytest_plugins = ["support.worker_crashes"]
+
 # ``make fuzz`` loads this profile: the fuzz tests (tests/unit/test_fuzz.py), which leave the
 # number of examples to the profile, then try many more inputs each than ``make test`` does.
 settings.register_profile(

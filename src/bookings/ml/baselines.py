@@ -22,6 +22,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from bookings.ml.crossval import THREADS
+
 PLAIN_COLUMNS: Final = (*REQUIRED_FIELDS, "origin_airport", "destination_airport")
 PLAIN_BASELINES: Final[dict[str, tuple[dict[str, Any], int]]] = {
     "plain_lightgbm_defaults": ({}, 100),
@@ -103,7 +105,7 @@ def plain_lightgbm_scores(
             {
                 "objective": "binary",
                 "verbosity": -1,
-                "num_threads": 1,
+                "num_threads": THREADS,
                 "deterministic": True,
                 "seed": seed,
                 **params,
@@ -111,5 +113,5 @@ def plain_lightgbm_scores(
             lightgbm.Dataset(x_train, label=y_train, categorical_feature="auto"),
             num_boost_round=rounds,
         )
-        scores[name] = np.asarray(booster.predict(x_test), dtype=np.float64)
+        scores[name] = np.asarray(booster.predict(x_test, num_threads=THREADS), dtype=np.float64)
     return scores

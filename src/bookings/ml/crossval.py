@@ -5,6 +5,13 @@ fold's fitting rows, never the fold's held-out rows; target encodings of the hel
 from the fitting rows only (``EncodedTraining.matrices``). Each booster runs on one thread and the
 folds run side by side: the result does not depend on how many run at once, and LightGBM's
 threads never wait on each other on a busy machine.
+
+LightGBM keeps one thread count for the whole process, and every call that takes parameters
+(building a Dataset, creating a Booster, predicting) sets it; a call that names none sets "every
+core". Two calls running at once with different counts make one of them index per-thread buffers
+sized for the other's count: a segmentation fault, not an exception. So every LightGBM call made
+here names ``THREADS``, predictions included (``Booster.predict`` does not take the booster's
+parameters: only its own keyword arguments).
 """
 
 from __future__ import annotations
@@ -27,10 +34,12 @@ from bookings.ml.metrics import probability_metrics
 INNER_VALIDATION_FRACTION: Final = 0.1
 MAX_ROUNDS: Final = 2000
 EARLY_STOPPING_ROUNDS: Final = 50
+# The one thread count of every LightGBM call made while folds run side by side.
+THREADS: Final = 1
 # What every booster of this project shares, whatever the setting.
 FIXED_PARAMS: Final[dict[str, Any]] = {
     "objective": "binary",
-    "num_threads": 1,
+    "num_threads": THREADS,
     "deterministic": True,
     "force_col_wise": True,
     "verbosity": -1,
@@ -66,7 +75,7 @@ def dataset(
         feature_name=[f.name for f in features],
         categorical_feature=categorical_positions(features),
         free_raw_data=False,
-        params={"verbosity": -1},
+        params={"verbosity": -1, "num_threads": THREADS},
     )
 
 
@@ -115,7 +124,9 @@ def fit_fold(
         callbacks=callbacks,
     )
     best = int(booster.best_iteration or booster.current_iteration())
-    held = np.asarray(booster.predict(x_apply[len(inner_valid) :], num_iteration=best))
+    held = np.asarray(
+        booster.predict(x_apply[len(inner_valid) :], num_iteration=best, num_threads=THREADS)
+    )
     return held, best
 
 

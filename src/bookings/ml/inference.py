@@ -24,6 +24,7 @@ import math
 import os
 import tarfile
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,12 @@ RESPONSE_TYPE = "application/jsonlines"
 INVOCATION_SOURCE = "invocation"
 # One-record requests are latency-bound: thread start-up costs more than it saves.
 SMALL_BATCH_ROWS = 512
+# LightGBM keeps one thread count for the whole process and every prediction sets it (one thread
+# for a small batch, every core for a large one). Two predictions overlapping with different
+# counts index each other's per-thread buffers: the process dies of a segmentation fault. The
+# threaded servers (``bookings serve-model``, the emulated endpoint) answer requests side by
+# side, so predictions take turns; a large batch has every core to itself anyway.
+_PREDICTING = threading.Lock()
 
 
 class RequestError(ValueError):
@@ -108,7 +115,9 @@ class BookingModel:
         if matrix.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
         threads = 1 if matrix.shape[0] <= SMALL_BATCH_ROWS else 0
-        return np.asarray(self.booster.predict(matrix, num_threads=threads), dtype=np.float64)
+        with _PREDICTING:
+            raw = self.booster.predict(matrix, num_threads=threads)
+        return np.asarray(raw, dtype=np.float64)
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         """Calibrated completion probabilities for an encoded matrix."""
@@ -127,7 +136,9 @@ class BookingModel:
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Per-feature contributions (log-odds, the booster's own SHAP values); last column is
         the expected value."""
-        return np.asarray(self.booster.predict(matrix, pred_contrib=True), dtype=np.float64)
+        with _PREDICTING:
+            contributions = self.booster.predict(matrix, pred_contrib=True, num_threads=0)
+        return np.asarray(contributions, dtype=np.float64)
 
 
 def load_model_dir(model_dir: str | os.PathLike[str]) -> BookingModel:

@@ -35,6 +35,7 @@ from bookings.ml.crossval import (
     EARLY_STOPPING_ROUNDS,
     INNER_VALIDATION_FRACTION,
     MAX_ROUNDS,
+    THREADS,
     booster_params,
     cross_validate,
     dataset,
@@ -225,7 +226,7 @@ def train_on_split(
         num_boost_round=final_rounds,
     )
     x_test = encode_frame(spec, test_frame)
-    test_probability = calibration.apply(np.asarray(booster.predict(x_test)))
+    test_probability = calibration.apply(np.asarray(booster.predict(x_test, num_threads=THREADS)))
 
     logistic = logistic_baseline(spec, x_train, y_train).predict_proba(x_test)[:, 1]
     plain = plain_lightgbm_scores(train_frame, y_train, test_frame, options.seed)
