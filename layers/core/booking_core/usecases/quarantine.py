@@ -190,14 +190,13 @@ def quarantine_object(
     quarantine_prefix: str,
     error: CaughtError,
     execution: str,
-    progress: FileProgress | None = None,
+    progress: FileProgress,
 ) -> QuarantinedCopy:
     """Copy the raw object to ``<prefix>files/<key>`` and write ``<that key>.error.json``.
 
     The report is written even when the copy fails (e.g. the object was deleted meanwhile)."""
     error_name, reason = describe_error(error)
-    if progress is not None:
-        reason += progress.reason_suffix()
+    reason += progress.reason_suffix()
     quarantine_key = f"{quarantine_prefix}files/{source.key}"
     copy_source = {"Bucket": source.bucket, "Key": source.key}
     if source.version_id:
@@ -216,9 +215,8 @@ def quarantine_object(
         "source": f"s3://{source.bucket}/{source.key}",
         "quarantined_copy": f"s3://{lake_bucket}/{quarantine_key}" if copied else None,
         "quarantined_at": datetime.now(UTC).isoformat(),
+        "progress": progress.report(),
     }
-    if progress is not None:
-        report["progress"] = progress.report()
     report_key = f"{quarantine_key}.error.json"
     s3.put_object(
         Bucket=lake_bucket,
